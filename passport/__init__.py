@@ -1,0 +1,38 @@
+"""Digital product passports: signed, hash-chained item histories, verified offline.
+
+Pure logic: no files, no database, no clock, no network. Time is always passed in.
+"""
+
+from .bundle import Bundle, LogEntry, LogProof
+from .certs import Certificate, RevocationList, Role
+from .errors import (
+    AuthorityError,
+    ChainError,
+    ConflictError,
+    DecodeError,
+    DppError,
+    EncodeError,
+    InvalidKeyError,
+    RuleError,
+    SchemaError,
+    SignatureError,
+    StorageError,
+    TrustError,
+)
+from .events import Event, EventType
+from .keys import PublicKey, SigningKey, kid_of
+from .report import Check, HistoryEntry, Outcome, Report, Status
+from .sign import delegate, issue, revoke, sign_event
+from .trust import TrustedRoot, TrustStore
+from .verify import verify
+from .wire import bundle_to_bytes, parse_bundle, parse_event
+
+__all__ = [
+    "AuthorityError", "Bundle", "Certificate", "ChainError", "Check", "ConflictError",
+    "DecodeError", "DppError", "EncodeError", "Event", "EventType", "HistoryEntry",
+    "InvalidKeyError", "LogEntry", "LogProof", "Outcome", "PublicKey", "Report",
+    "RevocationList", "Role", "RuleError", "SchemaError", "SignatureError", "SigningKey",
+    "Status", "StorageError", "TrustError", "TrustStore", "TrustedRoot", "bundle_to_bytes",
+    "delegate", "issue", "kid_of", "parse_bundle", "parse_event", "revoke", "sign_event",
+    "verify",
+]

@@ -1,0 +1,197 @@
+"""Deterministic CBOR (RFC 8949 §4.2.1) for the project's wire formats.
+
+The only place where raw bytes become Python values and back. Encoding sorts map keys by their
+encoded bytes, uses shortest forms and definite lengths. Decoding is strict: the input must be
+exactly the deterministic encoding of what it decodes to ("decode, re-encode, compare bytes"),
+within a size and depth bound, using only the types the formats need: integers, byte and text
+strings, arrays, maps with integer/text/byte-string keys, booleans, null, and the tags a caller
+allows. Anything else is a :class:`DecodeError` naming the first problem and its byte offset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+import cbor2
+
+from .errors import DecodeError, EncodeError
+
+MAX_DEPTH: Final = 16
+DEFAULT_MAX_SIZE: Final = 1 << 20
+_UINT_LIMIT: Final = 1 << 64
+
+Tag = cbor2.CBORTag
+
+
+def encode(value: object) -> bytes:
+    """Encode ``value`` as deterministic CBOR.
+
+    Raises:
+        EncodeError: a value of a type the formats do not use (float, set, ...), an integer
+            outside the 64-bit range, a map key that is not int/str/bytes, or nesting deeper
+            than ``MAX_DEPTH``.
+    """
+    return cbor2.dumps(_prepare(value, 1, "$"))
+
+
+def decode(
+    data: bytes,
+    *,
+    what: str = "CBOR item",
+    max_size: int = DEFAULT_MAX_SIZE,
+    tags: frozenset[int] = frozenset(),
+) -> object:
+    """Decode ``data`` strictly; ``what`` names the input in error messages.
+
+    Raises:
+        DecodeError: the input is empty, too large, malformed, not deterministic, or uses a type
+            or tag outside the subset (the message names the first problem and its offset).
+    """
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise DecodeError(f"{what}: expected bytes, got {type(data).__name__}")
+    data = bytes(data)
+    if not data:
+        raise DecodeError(f"{what}: empty input")
+    if len(data) > max_size:
+        raise DecodeError(f"{what}: {len(data)} bytes, more than the limit of {max_size}")
+    try:
+        value = cbor2.loads(data)
+        again = cbor2.dumps(_prepare(value, 1, "$", tags))
+    except (cbor2.CBORError, EncodeError, ValueError, TypeError, RecursionError) as exc:
+        raise DecodeError(f"{what}: {diagnose(data, tags) or _reason(exc)}") from exc
+    if again != data:
+        raise DecodeError(f"{what}: {diagnose(data, tags) or 'not in deterministic encoding'}")
+    return value
+
+
+def _reason(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
+def _key_bytes(key: object, path: str) -> bytes:
+    if isinstance(key, bool) or not isinstance(key, int | str | bytes):
+        raise EncodeError(f"map key {key!r} at {path} is not an integer or a string")
+    if isinstance(key, int) and not -_UINT_LIMIT <= key < _UINT_LIMIT:
+        raise EncodeError(f"integer map key at {path} is outside the 64-bit range")
+    return cbor2.dumps(key)
+
+
+def _prepare(value: object, depth: int, path: str, tags: frozenset[int] = frozenset({18})) -> object:
+    """Check ``value`` against the subset and return it with maps in deterministic key order."""
+    if value is None or isinstance(value, bool | str | bytes):
+        return value
+    if isinstance(value, int):
+        if not -_UINT_LIMIT <= value < _UINT_LIMIT:
+            raise EncodeError(f"integer at {path} is outside the 64-bit range")
+        return value
+    if depth > MAX_DEPTH:
+        raise EncodeError(f"nested deeper than {MAX_DEPTH} levels at {path}")
+    if isinstance(value, list | tuple):
+        return [_prepare(item, depth + 1, f"{path}[{i}]", tags) for i, item in enumerate(value)]
+    if isinstance(value, Mapping):
+        keyed = sorted((_key_bytes(k, path), k, v) for k, v in value.items())
+        return {k: _prepare(v, depth + 1, f"{path}.{k}", tags) for _, k, v in keyed}
+    if isinstance(value, Tag):
+        if value.tag not in tags:
+            raise EncodeError(f"tag {value.tag} at {path} is not allowed here")
+        return Tag(value.tag, _prepare(value.value, depth + 1, f"{path}<{value.tag}>", tags))
+    if isinstance(value, float):
+        raise EncodeError(f"floating-point number at {path}: the formats use integers only")
+    raise EncodeError(f"value of type {type(value).__name__} at {path} is not supported")
+
+
+class _Problem(Exception):
+    pass
+
+
+def diagnose(data: bytes, tags: frozenset[int] = frozenset()) -> str | None:
+    """Name the first way ``data`` departs from the deterministic subset, or None if it does not.
+
+    Slow (pure Python) and only called once a fast check has failed, to say exactly what is wrong.
+    """
+    try:
+        end = _scan(data, 0, 1, tags)
+    except _Problem as problem:
+        return str(problem)
+    if end != len(data):
+        return f"{len(data) - end} trailing bytes after the item, at offset {end}"
+    return None
+
+
+def _head(data: bytes, pos: int) -> tuple[int, int, int, int]:
+    """Read one item head at ``pos``: (major type, additional info, argument, next offset)."""
+    if pos >= len(data):
+        raise _Problem(f"truncated: input ends at offset {pos} where an item should start")
+    initial = data[pos]
+    major, info = initial >> 5, initial & 31
+    if info < 24:
+        return major, info, info, pos + 1
+    if info == 31:
+        if major == 7:
+            raise _Problem(f"unexpected 'break' byte at offset {pos}")
+        raise _Problem(f"indefinite-length item at offset {pos}: only definite lengths allowed")
+    if info > 27:
+        raise _Problem(f"reserved additional information {info} at offset {pos}")
+    size = 1 << (info - 24)
+    if pos + 1 + size > len(data):
+        raise _Problem(f"truncated: the head at offset {pos} needs {size} more bytes")
+    argument = int.from_bytes(data[pos + 1 : pos + 1 + size], "big")
+    if major != 7 and argument < (24 if info == 24 else 1 << (8 * (size // 2))):
+        raise _Problem(f"non-shortest encoding of the argument at offset {pos}")
+    return major, info, argument, pos + 1 + size
+
+
+def _scan(data: bytes, pos: int, depth: int, tags: frozenset[int]) -> int:
+    start = pos
+    major, info, arg, pos = _head(data, pos)
+    remaining = len(data) - pos
+    if major in (0, 1):
+        return pos
+    if major in (2, 3):
+        if arg > remaining:
+            raise _Problem(f"truncated: string at offset {start} declares {arg} bytes, {remaining} remain")
+        if major == 3:
+            try:
+                data[pos : pos + arg].decode("utf-8")
+            except UnicodeDecodeError:
+                raise _Problem(f"text string at offset {start} is not valid UTF-8") from None
+        return pos + arg
+    if major == 7:
+        if info in (20, 21, 22):
+            return pos
+        if info in (25, 26, 27):
+            raise _Problem(f"floating-point number at offset {start}: the formats use integers only")
+        raise _Problem(f"simple value {arg} at offset {start} is not allowed")
+    if depth > MAX_DEPTH:
+        raise _Problem(f"nested deeper than {MAX_DEPTH} levels at offset {start}")
+    if major == 6:
+        if arg not in tags:
+            raise _Problem(f"tag {arg} at offset {start} is not allowed here")
+        return _scan(data, pos, depth + 1, tags)
+    if major == 4:
+        if arg > remaining:
+            raise _Problem(f"truncated: array at offset {start} declares {arg} items, {remaining} bytes remain")
+        for _ in range(arg):
+            pos = _scan(data, pos, depth + 1, tags)
+        return pos
+    return _scan_map(data, start, pos, arg, depth, tags)
+
+
+def _scan_map(data: bytes, start: int, pos: int, count: int, depth: int, tags: frozenset[int]) -> int:
+    if 2 * count > len(data) - pos:
+        raise _Problem(f"truncated: map at offset {start} declares {count} entries, too few bytes remain")
+    previous = b""
+    for _ in range(count):
+        key_start = pos
+        if pos < len(data) and data[pos] >> 5 not in (0, 1, 2, 3):
+            raise _Problem(f"map key at offset {pos} is not an integer or a string")
+        pos = _scan(data, pos, depth + 1, tags)
+        key = data[key_start:pos]
+        if key == previous:
+            raise _Problem(f"duplicate map key at offset {key_start}")
+        if key < previous:
+            raise _Problem(f"map keys out of deterministic order at offset {key_start}")
+        previous = key
+        pos = _scan(data, pos, depth + 1, tags)
+    return pos

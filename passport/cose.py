@@ -1,0 +1,132 @@
+"""COSE_Sign1 (RFC 9052) with Ed25519, as the project uses it for every signed record.
+
+Protected header: ``{1: -19, 3: content type, 4: kid}``; unprotected header empty and never
+read; payload embedded. The algorithm is taken from the protected header only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from . import cbor
+from .errors import DecodeError, SignatureError
+from .keys import KID_SIZE, SIGNATURE_SIZE, PublicKey, SigningKey
+
+COSE_SIGN1_TAG: Final = 18
+ALG_ED25519: Final = -19  # RFC 9864 fully specified Ed25519
+HEADER_ALG: Final = 1
+HEADER_CRIT: Final = 2
+HEADER_CONTENT_TYPE: Final = 3
+HEADER_KID: Final = 4
+
+CT_EVENT: Final = "application/vnd.dpp.event+cbor"
+CT_CERT: Final = "application/vnd.dpp.cert+cbor"
+CT_REVOCATIONS: Final = "application/vnd.dpp.revocations+cbor"
+
+MAX_RECORD_SIZE: Final = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Sign1:
+    """A parsed COSE_Sign1 record, holding its exact bytes (``raw``) for hashing and storage."""
+
+    raw: bytes
+    protected: bytes
+    kid: bytes
+    content_type: str
+    payload: bytes
+    signature: bytes
+
+    @property
+    def digest(self) -> bytes:
+        """SHA-256 of the record's exact bytes."""
+        return hashlib.sha256(self.raw).digest()
+
+    def verify(self, key: PublicKey) -> None:
+        """Check the signature under ``key``, which must be the key the header names.
+
+        Raises:
+            SignatureError: the key is not the one named by the kid, or the signature fails.
+        """
+        if key.kid != self.kid:
+            raise SignatureError(
+                f"record names signer {self.kid.hex()[:16]}…, key given is {key.kid_hex[:16]}…"
+            )
+        key.verify(self.signature, sig_structure(self.protected, self.payload))
+
+
+def sig_structure(protected: bytes, payload: bytes) -> bytes:
+    """The bytes Ed25519 signs: ``["Signature1", protected, h'', payload]`` (RFC 9052 §4.4)."""
+    return cbor.encode(["Signature1", protected, b"", payload])
+
+
+def sign(key: SigningKey, content_type: str, payload: bytes) -> Sign1:
+    """Sign ``payload`` (already deterministic CBOR) as a COSE_Sign1 record."""
+    protected = cbor.encode(
+        {HEADER_ALG: ALG_ED25519, HEADER_CONTENT_TYPE: content_type, HEADER_KID: key.kid}
+    )
+    signature = key.sign(sig_structure(protected, payload))
+    raw = cbor.encode(cbor.Tag(COSE_SIGN1_TAG, [protected, {}, payload, signature]))
+    return Sign1(raw, protected, key.kid, content_type, payload, signature)
+
+
+def parse(
+    data: bytes, *, content_type: str, what: str = "record", max_size: int = MAX_RECORD_SIZE
+) -> Sign1:
+    """Parse a COSE_Sign1 record strictly and check its headers; the signature is not checked.
+
+    Raises:
+        DecodeError: malformed or non-deterministic CBOR, wrong tag or shape, a header other
+            than alg/content type/kid, alg other than Ed25519, wrong content type, nil payload.
+    """
+    value = cbor.decode(data, what=what, max_size=max_size, tags=frozenset({COSE_SIGN1_TAG}))
+    if not isinstance(value, cbor.Tag) or value.tag != COSE_SIGN1_TAG:
+        raise DecodeError(f"{what}: not a COSE_Sign1 record (CBOR tag 18)")
+    body = value.value
+    if not isinstance(body, list | tuple) or len(body) != 4:
+        raise DecodeError(f"{what}: COSE_Sign1 must be an array of 4 items")
+    protected, unprotected, payload, signature = body
+    if not isinstance(unprotected, Mapping):
+        raise DecodeError(f"{what}: unprotected header is not a map")
+    if unprotected:
+        label = next(iter(unprotected))
+        raise DecodeError(
+            f"{what}: unprotected header must be empty (found parameter {label!r}, never trusted)"
+        )
+    if payload is None:
+        raise DecodeError(f"{what}: detached (nil) payloads are not allowed")
+    if not isinstance(payload, bytes) or not isinstance(protected, bytes):
+        raise DecodeError(f"{what}: protected header and payload must be byte strings")
+    if not isinstance(signature, bytes) or len(signature) != SIGNATURE_SIZE:
+        size = len(signature) if isinstance(signature, bytes) else "not a byte string"
+        raise DecodeError(f"{what}: signature must be {SIGNATURE_SIZE} bytes, got {size}")
+    kid = _check_protected(protected, content_type, what)
+    return Sign1(bytes(data), protected, kid, content_type, payload, signature)
+
+
+def _check_protected(protected: bytes, content_type: str, what: str) -> bytes:
+    if not protected:
+        raise DecodeError(f"{what}: protected header is empty (alg and kid are required)")
+    header = cbor.decode(protected, what=f"{what} protected header", max_size=1024)
+    if not isinstance(header, Mapping):
+        raise DecodeError(f"{what}: protected header is not a map")
+    if HEADER_CRIT in header:
+        raise DecodeError(f"{what}: critical header parameters {header[HEADER_CRIT]!r} not understood")
+    unknown = set(header) - {HEADER_ALG, HEADER_CONTENT_TYPE, HEADER_KID}
+    if unknown:
+        raise DecodeError(f"{what}: unexpected protected header parameter {sorted(unknown, key=str)[0]!r}")
+    if HEADER_ALG not in header:
+        raise DecodeError(f"{what}: protected header has no alg")
+    alg = header[HEADER_ALG]
+    if alg != ALG_ED25519 or isinstance(alg, bool):
+        raise DecodeError(f"{what}: alg {alg!r} not accepted, only Ed25519 ({ALG_ED25519})")
+    if header.get(HEADER_CONTENT_TYPE) != content_type:
+        found = header.get(HEADER_CONTENT_TYPE)
+        raise DecodeError(f"{what}: content type {found!r}, expected {content_type!r}")
+    kid = header.get(HEADER_KID)
+    if not isinstance(kid, bytes) or len(kid) != KID_SIZE:
+        raise DecodeError(f"{what}: kid must be a {KID_SIZE}-byte key id")
+    return kid

@@ -1,0 +1,124 @@
+"""What a verification found: one line per check, the history in plain words, the item's state."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from .errors import DppError
+
+
+class Status(StrEnum):
+    """How one check ended."""
+
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+    SKIP = "skip"
+
+
+class Outcome(StrEnum):
+    """The verdict on a whole bundle."""
+
+    VALID = "valid"
+    WARNINGS = "valid with warnings"
+    INVALID = "invalid"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check: its name (decoding, signatures, chain, ...), status, and a sentence saying why."""
+
+    name: str
+    status: Status
+    detail: str
+    error: DppError | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One event as a person reads it."""
+
+    seq: int
+    time: int
+    type: str
+    actor: str
+    summary: str
+
+    def when(self) -> str:
+        """The event's claimed time in UTC, ISO 8601."""
+        return format_time(self.time)
+
+
+@dataclass(frozen=True)
+class Report:
+    """The result of verifying a passport; falsy when the outcome is invalid."""
+
+    checks: tuple[Check, ...]
+    history: tuple[HistoryEntry, ...] = ()
+    pid: bytes | None = None
+    brand: str | None = None
+    gtin: str | None = None
+    serial: str | None = None
+    owner: bytes | None = None
+    channel: str | None = None
+    flags: frozenset[str] = frozenset()
+    head: bytes | None = None
+
+    @property
+    def outcome(self) -> Outcome:
+        """Invalid if any check failed; valid with warnings if any warned; else valid."""
+        statuses = {check.status for check in self.checks}
+        if Status.FAIL in statuses or not self.checks:
+            return Outcome.INVALID
+        return Outcome.WARNINGS if Status.WARN in statuses else Outcome.VALID
+
+    def __bool__(self) -> bool:
+        return self.outcome is not Outcome.INVALID
+
+    @property
+    def failures(self) -> tuple[Check, ...]:
+        """The checks that failed."""
+        return tuple(c for c in self.checks if c.status is Status.FAIL)
+
+    @property
+    def warnings(self) -> tuple[Check, ...]:
+        """The checks that passed with a warning."""
+        return tuple(c for c in self.checks if c.status is Status.WARN)
+
+    def raise_for_outcome(self) -> None:
+        """Raise the error behind the first failed check, if any.
+
+        Raises:
+            DppError: the specific error (signature, chain, authority, ...) of the first failure.
+        """
+        for check in self.failures:
+            raise check.error or DppError(check.detail)
+        if not self.checks:
+            raise DppError("nothing was checked")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view of the report."""
+        return {
+            "outcome": str(self.outcome),
+            "pid": self.pid.hex() if self.pid else None,
+            "brand": self.brand,
+            "gtin": self.gtin,
+            "serial": self.serial,
+            "owner": self.owner.hex() if self.owner else None,
+            "channel": self.channel,
+            "flags": sorted(self.flags),
+            "head": self.head.hex() if self.head else None,
+            "checks": [{"name": c.name, "status": str(c.status), "detail": c.detail}
+                       for c in self.checks],
+            "history": [{"seq": h.seq, "time": h.time, "when": h.when(), "type": h.type,
+                         "actor": h.actor, "summary": h.summary} for h in self.history],
+        }
+
+
+def format_time(seconds: int) -> str:
+    """Unix seconds as an ISO 8601 UTC time (``2024-05-01T10:00:00Z``)."""
+    moment = datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,242 @@
+"""The passport's state machine: who may sign each event type, and what may follow what.
+
+Applied to a chain whose signatures and links already passed. Each event either moves the
+state on and yields a history line, or raises :class:`AuthorityError` (the signer was not
+entitled) or :class:`RuleError` (the event cannot happen in this state).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .certs import Certificate
+from .errors import AuthorityError, RuleError
+from .events import Event, EventType
+from .keyring import Keyring
+from .report import HistoryEntry, format_time
+
+OUTLET_CHANNEL = "outlet"
+
+
+@dataclass
+class PassportState:
+    """What the chain says about the item so far."""
+
+    brand: str | None = None
+    gtin: str | None = None
+    serial: str | None = None
+    owner: bytes | None = None
+    channel: str | None = None
+    outlet: bool = False
+    stolen: bool = False
+    ended: bool = False
+    flags: set[str] = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)
+    history: list[HistoryEntry] = field(default_factory=list)
+
+
+def _short(kid: bytes) -> str:
+    return kid.hex()[:8]
+
+
+class Walker:
+    """Applies events one by one to a :class:`PassportState`."""
+
+    def __init__(self, keyring: Keyring) -> None:
+        self.keyring = keyring
+        self.state = PassportState()
+        self._handlers: dict[EventType, Callable[[Event], tuple[str, str]]] = {
+            EventType.PRODUCTION: self._production,
+            EventType.SALE: self._sale,
+            EventType.OUTLET: self._outlet,
+            EventType.RESALE: self._resale,
+            EventType.REPAIR: self._repair,
+            EventType.AUTHENTICATION: self._authentication,
+            EventType.STOLEN: self._stolen,
+            EventType.RECOVERED: self._recovered,
+            EventType.END_OF_LIFE: self._end_of_life,
+        }
+
+    def apply(self, event: Event) -> None:
+        """Check ``event`` against the state and move the state on.
+
+        Raises:
+            AuthorityError: the signer may not sign this event at its time.
+            RuleError: the event cannot follow what came before.
+        """
+        if self.state.ended:
+            raise RuleError(f"{event.label()}: nothing may follow the item's end of life")
+        actor, summary = self._handlers[event.type](event)
+        self.state.history.append(HistoryEntry(event.seq, event.time, event.type, actor, summary))
+
+    # -- who signed ------------------------------------------------------------------------
+
+    def _brand_actor(self, event: Event) -> tuple[str, Certificate | None]:
+        """The brand itself or a delegate entitled to sign ``event``; else AuthorityError."""
+        brand = self.state.brand
+        root = self.keyring.trust.root(event.signer)
+        if root is not None:
+            if root.brand != brand:
+                raise AuthorityError(f"{event.label()}: signed by the root key of {root.brand}, "
+                                     f"but the item is {brand}'s")
+            return f"{brand} (brand)", None
+        certs = [c for c in self.keyring.certs.get(event.signer, [])
+                 if self.keyring.brand_of(c) == brand]
+        if not certs:
+            raise AuthorityError(f"{event.label()}: signer {_short(event.signer)} holds no "
+                                 f"certificate from {brand}")
+        reasons = []
+        for cert in certs:
+            reason = self._cert_problem(cert, event)
+            if reason is None:
+                return f"{cert.name} ({cert.role} of {brand})", cert
+            reasons.append(reason)
+        raise AuthorityError(f"{event.label()}: " + "; ".join(reasons))
+
+    def _cert_problem(self, cert: Certificate, event: Event) -> str | None:
+        if event.type not in cert.types:
+            return f"'{cert.name}' ({cert.role}) may not sign {event.type}"
+        if not cert.in_window(event.time):
+            return (f"'{cert.name}' is valid from {format_time(cert.nbf)} until "
+                    f"{format_time(cert.exp)}, not at {format_time(event.time)}")
+        since = self.keyring.revoked_from(cert)
+        if since is not None and event.time >= since:
+            return f"'{cert.name}' was revoked by {self.keyring.brand_of(cert)} from {format_time(since)}"
+        return None
+
+    def _owner_actor(self, event: Event) -> str:
+        owner = self.state.owner
+        if owner is None:
+            raise RuleError(f"{event.label()}: the item has no owner yet (it was never sold)")
+        if event.signer != owner:
+            raise AuthorityError(f"{event.label()}: signed by {_short(event.signer)}, not by the "
+                                 f"current owner {_short(owner)}")
+        return f"owner {_short(owner)}"
+
+    def _owner_or_brand(self, event: Event) -> str:
+        if self.state.owner is not None and event.signer == self.state.owner:
+            return f"owner {_short(event.signer)}"
+        try:
+            return self._brand_actor(event)[0]
+        except AuthorityError as exc:
+            raise AuthorityError(f"{exc} (nor is it the current owner)") from None
+
+    def _delegate_or_independent(self, event: Event, kind: str) -> tuple[str, bool]:
+        """A delegate of the brand (authorised) or any other key (independent)."""
+        try:
+            return self._brand_actor(event)[0], True
+        except AuthorityError:
+            if event.signer == self.state.owner:
+                return f"owner {_short(event.signer)}, independent {kind}", False
+            return f"independent {kind} {_short(event.signer)}", False
+
+    # -- event types -----------------------------------------------------------------------
+
+    def _production(self, event: Event) -> tuple[str, str]:
+        gtin = event.data["gtin"]
+        root = self.keyring.trust.root(event.signer)
+        brands = [root.brand] if root is not None else sorted(
+            {self.keyring.brand_of(c) for c in self.keyring.certs.get(event.signer, [])})
+        if not brands:
+            raise AuthorityError(f"{event.label()}: signer {_short(event.signer)} is neither a "
+                                 "trusted brand root nor certified by one")
+        problems = []
+        for brand in brands:  # a factory may hold certificates from several brands
+            self.state.brand = brand
+            try:
+                actor, cert = self._brand_actor(event)
+            except AuthorityError as exc:
+                problems.append(str(exc))
+                continue
+            issuer = root if cert is None else self.keyring.trust.root(cert.issuer)
+            if issuer is not None and issuer.covers(gtin):
+                self.state.gtin, self.state.serial = gtin, event.data["serial"]
+                return actor, _describe_product(event.data)
+            problems.append(f"{event.label()}: GTIN {gtin} is outside the GS1 prefixes of {brand}")
+        self.state.brand = None
+        raise AuthorityError("; ".join(problems))
+
+    def _sale(self, event: Event) -> tuple[str, str]:
+        actor, cert = self._brand_actor(event)
+        if self.state.owner is not None:
+            raise RuleError(f"{event.label()}: the item was already sold; a change of owner is a "
+                            "resale signed by the owner")
+        if self.state.stolen:
+            raise RuleError(f"{event.label()}: the item is reported stolen and cannot be sold")
+        channel = event.data["channel"]
+        outlet = self.state.outlet or (cert is not None and cert.role == "outlet")
+        if outlet != (channel == OUTLET_CHANNEL):
+            raise RuleError(f"{event.label()}: channel '{channel}' does not match the item's "
+                            f"{'outlet' if outlet else 'regular'} channel")
+        self.state.owner, self.state.channel = bytes.fromhex(event.data["owner"]), channel
+        note = " (outlet item: genuine, sold through the brand's outlet)" if outlet else ""
+        return actor, f"Sold through {channel} to owner {event.data['owner'][:8]}{note}"
+
+    def _outlet(self, event: Event) -> tuple[str, str]:
+        actor, _ = self._brand_actor(event)
+        if self.state.owner is not None:
+            raise RuleError(f"{event.label()}: only unsold stock moves to the outlet")
+        if self.state.outlet:
+            raise RuleError(f"{event.label()}: the item is already in the outlet channel")
+        self.state.outlet, self.state.channel = True, OUTLET_CHANNEL
+        self.state.flags.add("outlet")
+        return actor, "Moved to the outlet channel as unsold stock; the item stays genuine"
+
+    def _resale(self, event: Event) -> tuple[str, str]:
+        actor = self._owner_actor(event)
+        if self.state.stolen:
+            raise RuleError(f"{event.label()}: the item is reported stolen; its resale is invalid")
+        new_owner = bytes.fromhex(event.data["to"])
+        if new_owner == self.state.owner:
+            raise RuleError(f"{event.label()}: resale to the key that already owns the item")
+        self.state.owner = new_owner
+        via = f" via {event.data['platform']}" if "platform" in event.data else ""
+        return actor, f"Resold to owner {event.data['to'][:8]}{via}"
+
+    def _repair(self, event: Event) -> tuple[str, str]:
+        actor, authorised = self._delegate_or_independent(event, "repairer")
+        parts = event.data.get("parts", [])
+        summary = f"Repaired: {event.data['work']}" + (f" (parts: {', '.join(parts)})" if parts else "")
+        if not authorised:
+            self.state.flags.add("independent_repair")
+            self.state.notes.append(f"{event.label()}: repair not authorised by "
+                                    f"{self.state.brand} ({actor})")
+        return actor, summary
+
+    def _authentication(self, event: Event) -> tuple[str, str]:
+        actor, _ = self._delegate_or_independent(event, "authenticator")
+        verdict = event.data["verdict"]
+        if verdict != "genuine":
+            self.state.flags.add("authentication_" + verdict)
+            self.state.notes.append(f"{event.label()}: inspection verdict '{verdict}' by {actor}")
+        return actor, f"Inspected: verdict {verdict}" + (
+            f" ({event.data['method']})" if "method" in event.data else "")
+
+    def _stolen(self, event: Event) -> tuple[str, str]:
+        actor = self._owner_or_brand(event)
+        if self.state.stolen:
+            raise RuleError(f"{event.label()}: the item is already reported stolen")
+        self.state.stolen = True
+        return actor, "Reported stolen"
+
+    def _recovered(self, event: Event) -> tuple[str, str]:
+        actor = self._owner_or_brand(event)
+        if not self.state.stolen:
+            raise RuleError(f"{event.label()}: the item was not reported stolen")
+        self.state.stolen = False
+        return actor, "Reported recovered"
+
+    def _end_of_life(self, event: Event) -> tuple[str, str]:
+        actor = self._owner_or_brand(event)
+        self.state.ended = True
+        return actor, f"End of life: {event.data['fate']}"
+
+
+def _describe_product(data: Any) -> str:
+    what = " ".join(str(data[k]) for k in ("brand", "model") if k in data) or "Item"
+    where = f", made in {data['made_in']}" if "made_in" in data else ""
+    site = f" at {data['site']}" if "site" in data else ""
+    when = f" on {data['made_on']}" if "made_on" in data else ""
+    return f"Passport issued: {what}, GTIN {data['gtin']} serial {data['serial']}{where}{site}{when}"

@@ -1,0 +1,94 @@
+"""JSON Schemas of event data and of the trust store, loaded from the ``schemas`` package.
+
+The schemas are package data, read once at import like code; nothing here reads a user's file.
+Checks JSON Schema cannot express (GTIN check digits, real calendar dates) follow the schema.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Mapping
+from importlib import resources
+from typing import Any, Final
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+from referencing import Registry, Resource
+
+from . import gs1
+from .errors import SchemaError
+
+SCHEMA_PACKAGE: Final = "schemas"
+
+
+def _load_all() -> dict[str, dict[str, Any]]:
+    loaded: dict[str, dict[str, Any]] = {}
+    for entry in resources.files(SCHEMA_PACKAGE).iterdir():
+        if entry.name.endswith(".json"):
+            loaded[entry.name.removesuffix(".json")] = json.loads(entry.read_text("utf-8"))
+    return loaded
+
+
+_SCHEMAS: Final = _load_all()
+_REGISTRY: Final = Registry().with_resources(
+    (schema["$id"], Resource.from_contents(schema)) for schema in _SCHEMAS.values()
+)
+_VALIDATORS: Final = {
+    name: Draft202012Validator(schema, registry=_REGISTRY) for name, schema in _SCHEMAS.items()
+}
+
+
+def schema(name: str) -> Mapping[str, Any]:
+    """The JSON Schema called ``name`` (an event type, ``defs`` or ``truststore``)."""
+    return _SCHEMAS[name]
+
+
+def validate(name: str, instance: object, *, what: str) -> None:
+    """Check ``instance`` against schema ``name``.
+
+    Raises:
+        SchemaError: the first (most relevant) mismatch, with its location.
+    """
+    validator = _VALIDATORS.get(name)
+    if validator is None:
+        raise SchemaError(f"{what}: no schema called {name!r}")
+    error = best_match(validator.iter_errors(instance))
+    if error is not None:
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+        raise SchemaError(f"{what}: {where.lstrip('.') or 'data'}: {error.message}")
+
+
+def validate_event_data(event_type: str, data: Mapping[str, Any], *, what: str) -> None:
+    """Check an event's data against its type's schema and the checks a schema cannot make.
+
+    Raises:
+        SchemaError: the data does not fit its event type.
+    """
+    validate(event_type, data, what=what)
+    if event_type == "production":
+        try:
+            gs1.normalize_gtin(data["gtin"])
+        except SchemaError as exc:
+            raise SchemaError(f"{what}: {exc}") from None
+        if "made_on" in data:
+            _check_date(data["made_on"], what)
+        shares = sum(m["share"] for m in data.get("materials", ()))
+        if shares > 100:
+            raise SchemaError(f"{what}: material shares add up to {shares}%, more than 100%")
+
+
+def _check_date(text: str, what: str) -> None:
+    try:
+        datetime.date.fromisoformat(text)
+    except ValueError:
+        raise SchemaError(f"{what}: made_on {text!r} is not a calendar date") from None
+
+
+ESPR_FIELDS: Final = ("brand", "model", "materials", "made_in", "made_on", "recycled_content",
+                      "repairability", "care")
+
+
+def missing_product_fields(data: Mapping[str, Any]) -> tuple[str, ...]:
+    """Production fields an ESPR passport should carry but ``data`` leaves out."""
+    return tuple(name for name in ESPR_FIELDS if name not in data)

@@ -1,0 +1,263 @@
+"""The offline verifier: bundle bytes + trust store + the current time -> a report.
+
+Steps run in a fixed order, each believing only what the steps before it established:
+1. decode the bundle; 2. trust store is not empty; 3. certificates chain to trusted roots;
+4. revocation lists are signed by trusted roots; 5. owner keys are usable points;
+6. every event is signed by the key it names; 7. the events form one chain; 8. event data
+matches its schema; 9-11. every signer was entitled (authority, ownership) and every event
+could happen when it did (state rules); 12. transparency log entry.
+The first failing step fails the bundle and the steps after it are skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Final
+
+from . import schema, wire
+from .bundle import Bundle
+from .certs import RevocationList
+from .errors import AuthorityError, ChainError, DppError, RuleError, SignatureError, TrustError
+from .events import Event, EventType
+from .keyring import Keyring
+from .report import Check, Outcome, Report, Status, format_time
+from .rules import PassportState, Walker
+from .trust import TrustStore
+
+DEFAULT_SKEW: Final = 300
+"""Seconds an event's time may lie ahead of the verifier's clock."""
+
+StepResult = tuple[Status, str]
+
+
+@dataclass
+class _Run:
+    trust: TrustStore
+    now: int
+    skew: int
+    known: tuple[RevocationList, ...]
+    checks: list[Check] = field(default_factory=list)
+    failed: str | None = None
+    bundle: Bundle | None = None
+    keyring: Keyring | None = None
+    state: PassportState | None = None
+
+    def step(self, name: str, action: Callable[[], StepResult]) -> None:
+        if self.failed is not None:
+            self.checks.append(Check(name, Status.SKIP, f"not checked: {self.failed} failed"))
+            return
+        try:
+            status, detail = action()
+        except DppError as exc:
+            self.checks.append(Check(name, Status.FAIL, str(exc), exc))
+            self.failed = name
+            return
+        self.checks.append(Check(name, status, detail))
+
+
+def verify(
+    bundle: bytes | Bundle,
+    trust: TrustStore,
+    *,
+    now: int,
+    skew: int = DEFAULT_SKEW,
+    known_revocations: Iterable[RevocationList] = (),
+) -> Report:
+    """Verify one passport bundle offline and report every check.
+
+    ``now`` is the verifier's time in Unix seconds; ``known_revocations`` are revocation lists
+    the verifier already holds (a bundle cannot roll them back). Never raises for bad input:
+    a :class:`DecodeError` or any other failure is a failed check in the report.
+    """
+    run = _Run(trust, now, skew, tuple(known_revocations))
+    steps = _Steps(run, bundle)
+    run.step("decoding", steps.decoding)
+    run.step("trust", steps.trust_store)
+    run.step("certificates", steps.certificates)
+    run.step("revocations", steps.revocations)
+    run.step("keys", steps.keys)
+    run.step("signatures", steps.signatures)
+    run.step("chain", steps.chain)
+    run.step("data", steps.data)
+    steps.walk()
+    run.step("log", steps.log)
+    return _report(run)
+
+
+class _Steps:
+    def __init__(self, run: _Run, bundle: bytes | Bundle) -> None:
+        self.run = run
+        self.source = bundle
+
+    @property
+    def bundle(self) -> Bundle:
+        assert self.run.bundle is not None  # noqa: S101 - set by the decoding step
+        return self.run.bundle
+
+    @property
+    def keyring(self) -> Keyring:
+        assert self.run.keyring is not None  # noqa: S101 - set by the certificates step
+        return self.run.keyring
+
+    def decoding(self) -> StepResult:
+        bundle = self.source
+        if not isinstance(bundle, Bundle):
+            bundle = wire.parse_bundle(bundle)
+        if not bundle.events:
+            raise ChainError("the bundle holds no events")
+        self.run.bundle = bundle
+        return Status.PASS, (f"{len(bundle.events)} events, {len(bundle.certs)} certificates, "
+                             f"{len(bundle.keys)} keys, {len(bundle.revocations)} revocation lists")
+
+    def trust_store(self) -> StepResult:
+        if not self.run.trust.roots:
+            raise TrustError("the trust store is empty: add the brand root keys you trust")
+        return Status.PASS, f"{len(self.run.trust.roots)} trusted brand roots"
+
+    def certificates(self) -> StepResult:
+        self.run.keyring = Keyring(self.run.trust)
+        ignored = self.keyring.add_certificates(self.bundle.certs)
+        accepted = sum(len(c) for c in self.keyring.certs.values())
+        detail = f"{accepted} delegation certificates signed by trusted roots"
+        return (Status.WARN, f"{detail}; " + "; ".join(ignored)) if ignored else (Status.PASS, detail)
+
+    def revocations(self) -> StepResult:
+        notes = self.keyring.add_revocations(self.bundle.revocations, self.run.known)
+        lists = ", ".join(f"{self.run.trust.root(k).brand} #{r.number}"  # type: ignore[union-attr]
+                          for k, r in self.keyring.revocations.items())
+        detail = f"revocation lists in force: {lists}" if lists else "no revocation lists"
+        return (Status.WARN, f"{detail}; " + "; ".join(notes)) if notes else (Status.PASS, detail)
+
+    def keys(self) -> StepResult:
+        self.keyring.add_keys(self.bundle.keys)
+        return Status.PASS, f"{len(self.bundle.keys)} owner keys are valid public keys"
+
+    def signatures(self) -> StepResult:
+        for event in self.bundle.events:
+            key = self.keyring.public_key(event.signer)
+            if key is None:
+                raise SignatureError(f"{event.label()}: signer {event.signer.hex()[:16]}… is not "
+                                     "a trusted root, a certified delegate or a key in the bundle")
+            try:
+                event.record.verify(key)
+            except SignatureError as exc:
+                raise SignatureError(f"{event.label()}: {exc}") from exc
+        return Status.PASS, f"all {len(self.bundle.events)} events carry valid signatures"
+
+    def chain(self) -> StepResult:
+        check_chain(self.bundle.events, now=self.run.now, skew=self.run.skew)
+        events = self.bundle.events
+        return Status.PASS, (f"seq 0 to {len(events) - 1}, each event linked to the one before; "
+                             f"passport id {events[0].pid.hex()[:16]}…")
+
+    def data(self) -> StepResult:
+        for event in self.bundle.events:
+            schema.validate_event_data(event.type, event.data, what=event.label())
+        return Status.PASS, "every event's data matches its schema"
+
+    def walk(self) -> None:
+        run = self.run
+        if run.failed is not None:
+            for name in ("authority", "ownership", "state"):
+                run.checks.append(Check(name, Status.SKIP, f"not checked: {run.failed} failed"))
+            return
+        walker = Walker(self.keyring)
+        run.state = walker.state
+        try:
+            for event in self.bundle.events:
+                walker.apply(event)
+        except AuthorityError as exc:
+            run.failed = "authority"
+            run.checks += [Check("authority", Status.FAIL, str(exc), exc),
+                           Check("ownership", Status.SKIP, "not checked: authority failed"),
+                           Check("state", Status.SKIP, "not checked: authority failed")]
+            return
+        except RuleError as exc:
+            run.failed = "state"
+            run.checks += [Check("authority", Status.PASS, "signers entitled up to the failure"),
+                           Check("ownership", Status.SKIP, "not checked: state failed"),
+                           Check("state", Status.FAIL, str(exc), exc)]
+            return
+        state = walker.state
+        run.checks.append(Check("authority", Status.PASS,
+                                f"every signer was entitled at its event's time ({state.brand})"))
+        owner = f"current owner {state.owner.hex()[:16]}…" if state.owner else "not sold yet"
+        run.checks.append(Check("ownership", Status.PASS, owner))
+        run.checks.append(_state_check(state))
+
+    def log(self) -> StepResult:
+        if self.bundle.log is None:
+            return Status.SKIP, "the bundle carries no transparency log entry"
+        return Status.WARN, ("the bundle carries a log checkpoint, which this version does not "
+                             "check yet")
+
+
+def _state_check(state: PassportState) -> Check:
+    notes = list(state.notes)
+    if state.stolen:
+        notes.append("the item is reported stolen")
+    if state.ended:
+        notes.append("the item reached its end of life")
+    if notes:
+        return Check("state", Status.WARN, "; ".join(notes))
+    return Check("state", Status.PASS, "every event could happen when it did")
+
+
+def check_chain(events: Iterable[Event], *, now: int, skew: int = DEFAULT_SKEW) -> None:
+    """Check that ``events`` form one chain: seq 0, 1, 2...; links; one passport id; times.
+
+    Raises:
+        ChainError: the first break, naming the event.
+    """
+    previous: Event | None = None
+    for event in events:
+        if previous is None:
+            if event.seq != 0 or event.type is not EventType.PRODUCTION:
+                raise ChainError(f"{event.label()}: a chain starts with a production event at seq 0")
+        else:
+            _check_link(previous, event)
+        if event.time > now + skew:
+            raise ChainError(f"{event.label()}: time {format_time(event.time)} is in the future "
+                             f"(now {format_time(now)})")
+        previous = event
+
+
+def _check_link(previous: Event, event: Event) -> None:
+    expected = previous.seq + 1
+    if event.seq != expected:
+        kind = "repeats" if event.seq <= previous.seq else "skips to"
+        raise ChainError(f"{event.label()}: seq {kind} {event.seq} where {expected} was expected")
+    if event.pid != previous.pid:
+        raise ChainError(f"{event.label()}: belongs to passport {event.pid.hex()[:16]}…, "
+                         f"not {previous.pid.hex()[:16]}…")
+    if event.prev != previous.hash:
+        raise ChainError(f"{event.label()}: prev does not match the hash of event {previous.seq}")
+    if event.type is EventType.PRODUCTION:
+        raise ChainError(f"{event.label()}: only the first event is a production event")
+    if event.time < previous.time:
+        raise ChainError(f"{event.label()}: time {format_time(event.time)} is before the "
+                         f"previous event's {format_time(previous.time)}")
+
+
+def _report(run: _Run) -> Report:
+    bundle, state = run.bundle, run.state
+    if bundle is None or state is None:
+        return Report(tuple(run.checks), pid=bundle.pid if bundle else None)
+    complete = run.failed is None
+    return Report(
+        tuple(run.checks),
+        history=tuple(state.history),
+        pid=bundle.pid,
+        brand=state.brand,
+        gtin=state.gtin,
+        serial=state.serial,
+        owner=state.owner if complete else None,
+        channel=state.channel,
+        flags=frozenset(state.flags | ({"stolen"} if state.stolen else set())
+                        | ({"end_of_life"} if state.ended else set())),
+        head=bundle.events[-1].hash if complete else None,
+    )
+
+
+__all__ = ["DEFAULT_SKEW", "Outcome", "Report", "check_chain", "verify"]
