@@ -20,26 +20,60 @@ alice, bob = pp.SigningKey.generate(), pp.SigningKey.generate()
 
 trust = pp.TrustStore.of([pp.TrustedRoot("Maison Example", brand.public_key, ("3614270",))])
 certs = (
-    pp.delegate(brand, factory.public_key, name="Atelier Firenze", role="factory",
-                nbf=now - 30 * day, exp=now + 365 * day),
-    pp.delegate(brand, boutique.public_key, name="Boutique Paris", role="retailer",
-                nbf=now - 30 * day, exp=now + 365 * day),
+    pp.delegate(
+        brand,
+        factory.public_key,
+        name="Atelier Firenze",
+        role="factory",
+        nbf=now - 30 * day,
+        exp=now + 365 * day,
+    ),
+    pp.delegate(
+        brand,
+        boutique.public_key,
+        name="Boutique Paris",
+        role="retailer",
+        nbf=now - 30 * day,
+        exp=now + 365 * day,
+    ),
 )
 
 body = "361427000042"
 gtin = "0" + body + str(gs1.check_digit("0" + body))
-made = pp.issue(factory, {
-    "gtin": gtin, "serial": "MX-000123", "brand": "Maison Example", "model": "Sac 25",
-    "materials": [{"name": "calf leather", "share": 85, "origin": "FR"},
-                  {"name": "brass", "share": 15, "origin": "IT"}],
-    "made_in": "IT", "site": "Atelier Firenze", "made_on": "2026-01-15",
-    "recycled_content": 10, "repairability": {"score": 80, "spare_parts_years": 15},
-    "care": "Keep away from direct sunlight; clean with a dry cloth.",
-}, time=now - 20 * day)
-sold = pp.sign_event(boutique, "sale", {"owner": alice.kid.hex(), "channel": "boutique"},
-                     time=now - 10 * day, after=made)
-resold = pp.sign_event(alice, "resale", {"to": bob.kid.hex(), "platform": "a resale platform"},
-                       time=now - day, after=sold)
+made = pp.issue(
+    factory,
+    {
+        "gtin": gtin,
+        "serial": "MX-000123",
+        "brand": "Maison Example",
+        "model": "Sac 25",
+        "materials": [
+            {"name": "calf leather", "share": 85, "origin": "FR"},
+            {"name": "brass", "share": 15, "origin": "IT"},
+        ],
+        "made_in": "IT",
+        "site": "Atelier Firenze",
+        "made_on": "2026-01-15",
+        "recycled_content": 10,
+        "repairability": {"score": 80, "spare_parts_years": 15},
+        "care": "Keep away from direct sunlight; clean with a dry cloth.",
+    },
+    time=now - 20 * day,
+)
+sold = pp.sign_event(
+    boutique,
+    "sale",
+    {"owner": alice.kid.hex(), "channel": "boutique"},
+    time=now - 10 * day,
+    after=made,
+)
+resold = pp.sign_event(
+    alice,
+    "resale",
+    {"to": bob.kid.hex(), "platform": "a resale platform"},
+    time=now - day,
+    after=sold,
+)
 
 bundle = pp.Bundle((made, sold, resold), certs, (alice.public_key.raw, bob.public_key.raw))
 data = pp.bundle_to_bytes(bundle)

@@ -77,7 +77,9 @@ def _key_bytes(key: object, path: str) -> bytes:
     return cbor2.dumps(key)
 
 
-def _prepare(value: object, depth: int, path: str, tags: frozenset[int] = frozenset({18})) -> object:
+def _prepare(
+    value: object, depth: int, path: str, tags: frozenset[int] = frozenset({18})
+) -> object:
     """Check ``value`` against the subset and return it with maps in deterministic key order."""
     if value is None or isinstance(value, bool | str | bytes):
         return value
@@ -101,7 +103,7 @@ def _prepare(value: object, depth: int, path: str, tags: frozenset[int] = frozen
     raise EncodeError(f"value of type {type(value).__name__} at {path} is not supported")
 
 
-class _Problem(Exception):
+class _MalformedError(Exception):
     pass
 
 
@@ -112,7 +114,7 @@ def diagnose(data: bytes, tags: frozenset[int] = frozenset()) -> str | None:
     """
     try:
         end = _scan(data, 0, 1, tags)
-    except _Problem as problem:
+    except _MalformedError as problem:
         return str(problem)
     if end != len(data):
         return f"{len(data) - end} trailing bytes after the item, at offset {end}"
@@ -122,76 +124,96 @@ def diagnose(data: bytes, tags: frozenset[int] = frozenset()) -> str | None:
 def _head(data: bytes, pos: int) -> tuple[int, int, int, int]:
     """Read one item head at ``pos``: (major type, additional info, argument, next offset)."""
     if pos >= len(data):
-        raise _Problem(f"truncated: input ends at offset {pos} where an item should start")
+        raise _MalformedError(f"truncated: input ends at offset {pos} where an item should start")
     initial = data[pos]
     major, info = initial >> 5, initial & 31
     if info < 24:
         return major, info, info, pos + 1
     if info == 31:
         if major == 7:
-            raise _Problem(f"unexpected 'break' byte at offset {pos}")
-        raise _Problem(f"indefinite-length item at offset {pos}: only definite lengths allowed")
+            raise _MalformedError(f"unexpected 'break' byte at offset {pos}")
+        raise _MalformedError(
+            f"indefinite-length item at offset {pos}: only definite lengths allowed"
+        )
     if info > 27:
-        raise _Problem(f"reserved additional information {info} at offset {pos}")
+        raise _MalformedError(f"reserved additional information {info} at offset {pos}")
     size = 1 << (info - 24)
     if pos + 1 + size > len(data):
-        raise _Problem(f"truncated: the head at offset {pos} needs {size} more bytes")
+        raise _MalformedError(f"truncated: the head at offset {pos} needs {size} more bytes")
     argument = int.from_bytes(data[pos + 1 : pos + 1 + size], "big")
     if major != 7 and argument < (24 if info == 24 else 1 << (8 * (size // 2))):
-        raise _Problem(f"non-shortest encoding of the argument at offset {pos}")
+        raise _MalformedError(f"non-shortest encoding of the argument at offset {pos}")
     return major, info, argument, pos + 1 + size
 
 
 def _scan(data: bytes, pos: int, depth: int, tags: frozenset[int]) -> int:
     start = pos
     major, info, arg, pos = _head(data, pos)
-    remaining = len(data) - pos
     if major in (0, 1):
         return pos
     if major in (2, 3):
-        if arg > remaining:
-            raise _Problem(f"truncated: string at offset {start} declares {arg} bytes, {remaining} remain")
-        if major == 3:
-            try:
-                data[pos : pos + arg].decode("utf-8")
-            except UnicodeDecodeError:
-                raise _Problem(f"text string at offset {start} is not valid UTF-8") from None
-        return pos + arg
+        return _scan_string(data, start, pos, arg, text=major == 3)
     if major == 7:
-        if info in (20, 21, 22):
-            return pos
-        if info in (25, 26, 27):
-            raise _Problem(f"floating-point number at offset {start}: the formats use integers only")
-        raise _Problem(f"simple value {arg} at offset {start} is not allowed")
+        return _scan_simple(start, pos, info, arg)
     if depth > MAX_DEPTH:
-        raise _Problem(f"nested deeper than {MAX_DEPTH} levels at offset {start}")
+        raise _MalformedError(f"nested deeper than {MAX_DEPTH} levels at offset {start}")
     if major == 6:
         if arg not in tags:
-            raise _Problem(f"tag {arg} at offset {start} is not allowed here")
+            raise _MalformedError(f"tag {arg} at offset {start} is not allowed here")
         return _scan(data, pos, depth + 1, tags)
     if major == 4:
-        if arg > remaining:
-            raise _Problem(f"truncated: array at offset {start} declares {arg} items, {remaining} bytes remain")
+        if arg > len(data) - pos:
+            raise _MalformedError(
+                f"truncated: array at offset {start} declares {arg} items, "
+                f"{len(data) - pos} bytes remain"
+            )
         for _ in range(arg):
             pos = _scan(data, pos, depth + 1, tags)
         return pos
-    return _scan_map(data, start, pos, arg, depth, tags)
+    return _scan_map(data, start, pos, arg, depth=depth, tags=tags)
 
 
-def _scan_map(data: bytes, start: int, pos: int, count: int, depth: int, tags: frozenset[int]) -> int:
+def _scan_string(data: bytes, start: int, pos: int, length: int, *, text: bool) -> int:
+    if length > len(data) - pos:
+        raise _MalformedError(
+            f"truncated: string at offset {start} declares {length} bytes, {len(data) - pos} remain"
+        )
+    if text:
+        try:
+            data[pos : pos + length].decode("utf-8")
+        except UnicodeDecodeError:
+            raise _MalformedError(f"text string at offset {start} is not valid UTF-8") from None
+    return pos + length
+
+
+def _scan_simple(start: int, pos: int, info: int, arg: int) -> int:
+    if info in (20, 21, 22):
+        return pos
+    if info in (25, 26, 27):
+        raise _MalformedError(
+            f"floating-point number at offset {start}: the formats use integers only"
+        )
+    raise _MalformedError(f"simple value {arg} at offset {start} is not allowed")
+
+
+def _scan_map(
+    data: bytes, start: int, pos: int, count: int, *, depth: int, tags: frozenset[int]
+) -> int:
     if 2 * count > len(data) - pos:
-        raise _Problem(f"truncated: map at offset {start} declares {count} entries, too few bytes remain")
+        raise _MalformedError(
+            f"truncated: map at offset {start} declares {count} entries, too few bytes remain"
+        )
     previous = b""
     for _ in range(count):
         key_start = pos
         if pos < len(data) and data[pos] >> 5 not in (0, 1, 2, 3):
-            raise _Problem(f"map key at offset {pos} is not an integer or a string")
+            raise _MalformedError(f"map key at offset {pos} is not an integer or a string")
         pos = _scan(data, pos, depth + 1, tags)
         key = data[key_start:pos]
         if key == previous:
-            raise _Problem(f"duplicate map key at offset {key_start}")
+            raise _MalformedError(f"duplicate map key at offset {key_start}")
         if key < previous:
-            raise _Problem(f"map keys out of deterministic order at offset {key_start}")
+            raise _MalformedError(f"map keys out of deterministic order at offset {key_start}")
         previous = key
         pos = _scan(data, pos, depth + 1, tags)
     return pos

@@ -114,10 +114,14 @@ def _check_protected(protected: bytes, content_type: str, what: str) -> bytes:
     if not isinstance(header, Mapping):
         raise DecodeError(f"{what}: protected header is not a map")
     if HEADER_CRIT in header:
-        raise DecodeError(f"{what}: critical header parameters {header[HEADER_CRIT]!r} not understood")
+        raise DecodeError(
+            f"{what}: critical header parameters {header[HEADER_CRIT]!r} not understood"
+        )
     unknown = set(header) - {HEADER_ALG, HEADER_CONTENT_TYPE, HEADER_KID}
     if unknown:
-        raise DecodeError(f"{what}: unexpected protected header parameter {sorted(unknown, key=str)[0]!r}")
+        raise DecodeError(
+            f"{what}: unexpected protected header parameter {sorted(unknown, key=str)[0]!r}"
+        )
     if HEADER_ALG not in header:
         raise DecodeError(f"{what}: protected header has no alg")
     alg = header[HEADER_ALG]

@@ -39,11 +39,12 @@ def check_serial(serial: str) -> str:
     """
     if not isinstance(serial, str) or not _SERIAL.fullmatch(serial):
         raise SchemaError(
-            f"serial {serial!r} must be 1 to 20 characters of the GS1 set (letters, digits, !\"%&'()*+,-./:;<=>?_)"
+            f"serial {serial!r} must be 1 to 20 characters of GS1 set 82 "
+            "(letters, digits and !\"%&'()*+,-./:;<=>?_)"
         )
     return serial
 
 
 def prefix_covers(prefix: str, gtin14: str) -> bool:
-    """Whether a GS1 company prefix covers a GTIN-14: it must match the digits after the indicator."""
+    """Whether a GS1 company prefix covers a GTIN-14 (matched after the indicator digit)."""
     return gtin14[1 : 1 + len(prefix)] == prefix

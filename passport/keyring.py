@@ -36,8 +36,10 @@ class Keyring:
         for cert in certs:
             root = self.trust.root(cert.issuer)
             if root is None:
-                ignored.append(f"certificate '{cert.name}' is not signed by a trusted brand root "
-                               "(delegates cannot delegate); ignored")
+                ignored.append(
+                    f"certificate '{cert.name}' is not signed by a trusted brand root "
+                    "(delegates cannot delegate); ignored"
+                )
                 continue
             try:
                 cert.record.verify(root.key)
@@ -75,9 +77,11 @@ class Keyring:
             root = self._verified_root(revocations)
             current = self.revocations.get(revocations.issuer)
             if current is not None and current.number < revocations.number:
-                notes.append(f"revocation list {current.number} of {root.brand} is older than "
-                             f"list {revocations.number} already known (rollback); using "
-                             f"{revocations.number}")
+                notes.append(
+                    f"revocation list {current.number} of {root.brand} is older than "
+                    f"list {revocations.number} already known (rollback); using "
+                    f"{revocations.number}"
+                )
             if current is None or current.number < revocations.number:
                 self.revocations[revocations.issuer] = revocations
         return notes
@@ -86,11 +90,14 @@ class Keyring:
         root = self.trust.root(revocations.issuer)
         if root is None:
             raise AuthorityError(
-                f"revocation list {revocations.number} is not signed by a trusted brand root")
+                f"revocation list {revocations.number} is not signed by a trusted brand root"
+            )
         try:
             revocations.record.verify(root.key)
         except SignatureError as exc:
-            raise SignatureError(f"revocation list {revocations.number} of {root.brand}: {exc}") from exc
+            raise SignatureError(
+                f"revocation list {revocations.number} of {root.brand}: {exc}"
+            ) from exc
         return root
 
     def add_keys(self, raw_keys: Iterable[bytes]) -> None:
@@ -116,12 +123,13 @@ class Keyring:
         return root.brand
 
     def revoked_from(self, cert: Certificate) -> int | None:
-        """When the issuing brand revoked ``cert``'s key, if it did (lists of any root of the brand)."""
+        """When ``cert``'s key was revoked by any root of its brand, if it was."""
         brand = self.brand_of(cert)
         times = [
             since
             for issuer, revocations in self.revocations.items()
-            if (root := self.trust.root(issuer)) is not None and root.brand == brand
+            if (root := self.trust.root(issuer)) is not None
+            and root.brand == brand
             and (since := revocations.revoked_from(cert.subject_kid)) is not None
         ]
         return min(times) if times else None

@@ -66,7 +66,9 @@ class PublicKey:
         try:
             self._key.verify(signature, message)
         except InvalidSignature:
-            raise SignatureError(f"signature does not verify under key {self.kid_hex[:16]}") from None
+            raise SignatureError(
+                f"signature does not verify under key {self.kid_hex[:16]}"
+            ) from None
 
     def to_pem(self) -> str:
         """The key as a PEM SubjectPublicKeyInfo block."""

@@ -13,7 +13,7 @@ from .errors import DppError
 class Status(StrEnum):
     """How one check ended."""
 
-    PASS = "pass"
+    PASS = "pass"  # noqa: S105 - a status, not a password
     WARN = "warn"
     FAIL = "fail"
     SKIP = "skip"
@@ -111,10 +111,20 @@ class Report:
             "channel": self.channel,
             "flags": sorted(self.flags),
             "head": self.head.hex() if self.head else None,
-            "checks": [{"name": c.name, "status": str(c.status), "detail": c.detail}
-                       for c in self.checks],
-            "history": [{"seq": h.seq, "time": h.time, "when": h.when(), "type": h.type,
-                         "actor": h.actor, "summary": h.summary} for h in self.history],
+            "checks": [
+                {"name": c.name, "status": str(c.status), "detail": c.detail} for c in self.checks
+            ],
+            "history": [
+                {
+                    "seq": h.seq,
+                    "time": h.time,
+                    "when": h.when(),
+                    "type": h.type,
+                    "actor": h.actor,
+                    "summary": h.summary,
+                }
+                for h in self.history
+            ],
         }
 
 

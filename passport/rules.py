@@ -79,14 +79,18 @@ class Walker:
         root = self.keyring.trust.root(event.signer)
         if root is not None:
             if root.brand != brand:
-                raise AuthorityError(f"{event.label()}: signed by the root key of {root.brand}, "
-                                     f"but the item is {brand}'s")
+                raise AuthorityError(
+                    f"{event.label()}: signed by the root key of {root.brand}, "
+                    f"but the item is {brand}'s"
+                )
             return f"{brand} (brand)", None
-        certs = [c for c in self.keyring.certs.get(event.signer, [])
-                 if self.keyring.brand_of(c) == brand]
+        certs = [
+            c for c in self.keyring.certs.get(event.signer, []) if self.keyring.brand_of(c) == brand
+        ]
         if not certs:
-            raise AuthorityError(f"{event.label()}: signer {_short(event.signer)} holds no "
-                                 f"certificate from {brand}")
+            raise AuthorityError(
+                f"{event.label()}: signer {_short(event.signer)} holds no certificate from {brand}"
+            )
         reasons = []
         for cert in certs:
             reason = self._cert_problem(cert, event)
@@ -99,11 +103,14 @@ class Walker:
         if event.type not in cert.types:
             return f"'{cert.name}' ({cert.role}) may not sign {event.type}"
         if not cert.in_window(event.time):
-            return (f"'{cert.name}' is valid from {format_time(cert.nbf)} until "
-                    f"{format_time(cert.exp)}, not at {format_time(event.time)}")
+            return (
+                f"'{cert.name}' is valid from {format_time(cert.nbf)} until "
+                f"{format_time(cert.exp)}, not at {format_time(event.time)}"
+            )
         since = self.keyring.revoked_from(cert)
         if since is not None and event.time >= since:
-            return f"'{cert.name}' was revoked by {self.keyring.brand_of(cert)} from {format_time(since)}"
+            brand = self.keyring.brand_of(cert)
+            return f"'{cert.name}' was revoked by {brand} from {format_time(since)}"
         return None
 
     def _owner_actor(self, event: Event) -> str:
@@ -111,8 +118,10 @@ class Walker:
         if owner is None:
             raise RuleError(f"{event.label()}: the item has no owner yet (it was never sold)")
         if event.signer != owner:
-            raise AuthorityError(f"{event.label()}: signed by {_short(event.signer)}, not by the "
-                                 f"current owner {_short(owner)}")
+            raise AuthorityError(
+                f"{event.label()}: signed by {_short(event.signer)}, not by the "
+                f"current owner {_short(owner)}"
+            )
         return f"owner {_short(owner)}"
 
     def _owner_or_brand(self, event: Event) -> str:
@@ -137,11 +146,18 @@ class Walker:
     def _production(self, event: Event) -> tuple[str, str]:
         gtin = event.data["gtin"]
         root = self.keyring.trust.root(event.signer)
-        brands = [root.brand] if root is not None else sorted(
-            {self.keyring.brand_of(c) for c in self.keyring.certs.get(event.signer, [])})
+        brands = (
+            [root.brand]
+            if root is not None
+            else sorted(
+                {self.keyring.brand_of(c) for c in self.keyring.certs.get(event.signer, [])}
+            )
+        )
         if not brands:
-            raise AuthorityError(f"{event.label()}: signer {_short(event.signer)} is neither a "
-                                 "trusted brand root nor certified by one")
+            raise AuthorityError(
+                f"{event.label()}: signer {_short(event.signer)} is neither a "
+                "trusted brand root nor certified by one"
+            )
         problems = []
         for brand in brands:  # a factory may hold certificates from several brands
             self.state.brand = brand
@@ -161,15 +177,19 @@ class Walker:
     def _sale(self, event: Event) -> tuple[str, str]:
         actor, cert = self._brand_actor(event)
         if self.state.owner is not None:
-            raise RuleError(f"{event.label()}: the item was already sold; a change of owner is a "
-                            "resale signed by the owner")
+            raise RuleError(
+                f"{event.label()}: the item was already sold; a change of owner is a "
+                "resale signed by the owner"
+            )
         if self.state.stolen:
             raise RuleError(f"{event.label()}: the item is reported stolen and cannot be sold")
         channel = event.data["channel"]
         outlet = self.state.outlet or (cert is not None and cert.role == "outlet")
         if outlet != (channel == OUTLET_CHANNEL):
-            raise RuleError(f"{event.label()}: channel '{channel}' does not match the item's "
-                            f"{'outlet' if outlet else 'regular'} channel")
+            raise RuleError(
+                f"{event.label()}: channel '{channel}' does not match the item's "
+                f"{'outlet' if outlet else 'regular'} channel"
+            )
         self.state.owner, self.state.channel = bytes.fromhex(event.data["owner"]), channel
         note = " (outlet item: genuine, sold through the brand's outlet)" if outlet else ""
         return actor, f"Sold through {channel} to owner {event.data['owner'][:8]}{note}"
@@ -198,11 +218,14 @@ class Walker:
     def _repair(self, event: Event) -> tuple[str, str]:
         actor, authorised = self._delegate_or_independent(event, "repairer")
         parts = event.data.get("parts", [])
-        summary = f"Repaired: {event.data['work']}" + (f" (parts: {', '.join(parts)})" if parts else "")
+        summary = f"Repaired: {event.data['work']}" + (
+            f" (parts: {', '.join(parts)})" if parts else ""
+        )
         if not authorised:
             self.state.flags.add("independent_repair")
-            self.state.notes.append(f"{event.label()}: repair not authorised by "
-                                    f"{self.state.brand} ({actor})")
+            self.state.notes.append(
+                f"{event.label()}: repair not authorised by {self.state.brand} ({actor})"
+            )
         return actor, summary
 
     def _authentication(self, event: Event) -> tuple[str, str]:
@@ -212,7 +235,8 @@ class Walker:
             self.state.flags.add("authentication_" + verdict)
             self.state.notes.append(f"{event.label()}: inspection verdict '{verdict}' by {actor}")
         return actor, f"Inspected: verdict {verdict}" + (
-            f" ({event.data['method']})" if "method" in event.data else "")
+            f" ({event.data['method']})" if "method" in event.data else ""
+        )
 
     def _stolen(self, event: Event) -> tuple[str, str]:
         actor = self._owner_or_brand(event)
@@ -239,4 +263,6 @@ def _describe_product(data: Any) -> str:
     where = f", made in {data['made_in']}" if "made_in" in data else ""
     site = f" at {data['site']}" if "site" in data else ""
     when = f" on {data['made_on']}" if "made_on" in data else ""
-    return f"Passport issued: {what}, GTIN {data['gtin']} serial {data['serial']}{where}{site}{when}"
+    return (
+        f"Passport issued: {what}, GTIN {data['gtin']} serial {data['serial']}{where}{site}{when}"
+    )

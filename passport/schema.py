@@ -85,8 +85,16 @@ def _check_date(text: str, what: str) -> None:
         raise SchemaError(f"{what}: made_on {text!r} is not a calendar date") from None
 
 
-ESPR_FIELDS: Final = ("brand", "model", "materials", "made_in", "made_on", "recycled_content",
-                      "repairability", "care")
+ESPR_FIELDS: Final = (
+    "brand",
+    "model",
+    "materials",
+    "made_in",
+    "made_on",
+    "recycled_content",
+    "repairability",
+    "care",
+)
 
 
 def missing_product_fields(data: Mapping[str, Any]) -> tuple[str, ...]:

@@ -61,7 +61,10 @@ def sign_event(
     what = f"{kind} data"
     try:
         payload = wire.event_payload(
-            seq=seq, type=kind, time=time, data=data,
+            seq=seq,
+            type=kind,
+            time=time,
+            data=data,
             pid=None if after is None else after.pid,
             prev=None if after is None else after.hash,
         )

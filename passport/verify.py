@@ -18,9 +18,18 @@ from typing import Final
 from . import schema, wire
 from .bundle import Bundle
 from .certs import RevocationList
-from .errors import AuthorityError, ChainError, DppError, RuleError, SignatureError, TrustError
+from .errors import (
+    AuthorityError,
+    ChainError,
+    DppError,
+    InvalidKeyError,
+    RuleError,
+    SignatureError,
+    TrustError,
+)
 from .events import Event, EventType
 from .keyring import Keyring
+from .keys import kid_of
 from .report import Check, Outcome, Report, Status, format_time
 from .rules import PassportState, Walker
 from .trust import TrustStore
@@ -107,8 +116,10 @@ class _Steps:
         if not bundle.events:
             raise ChainError("the bundle holds no events")
         self.run.bundle = bundle
-        return Status.PASS, (f"{len(bundle.events)} events, {len(bundle.certs)} certificates, "
-                             f"{len(bundle.keys)} keys, {len(bundle.revocations)} revocation lists")
+        return Status.PASS, (
+            f"{len(bundle.events)} events, {len(bundle.certs)} certificates, "
+            f"{len(bundle.keys)} keys, {len(bundle.revocations)} revocation lists"
+        )
 
     def trust_store(self) -> StepResult:
         if not self.run.trust.roots:
@@ -120,25 +131,41 @@ class _Steps:
         ignored = self.keyring.add_certificates(self.bundle.certs)
         accepted = sum(len(c) for c in self.keyring.certs.values())
         detail = f"{accepted} delegation certificates signed by trusted roots"
-        return (Status.WARN, f"{detail}; " + "; ".join(ignored)) if ignored else (Status.PASS, detail)
+        return (
+            (Status.WARN, f"{detail}; " + "; ".join(ignored)) if ignored else (Status.PASS, detail)
+        )
 
     def revocations(self) -> StepResult:
         notes = self.keyring.add_revocations(self.bundle.revocations, self.run.known)
-        lists = ", ".join(f"{self.run.trust.root(k).brand} #{r.number}"  # type: ignore[union-attr]
-                          for k, r in self.keyring.revocations.items())
+        lists = ", ".join(
+            f"{self.run.trust.root(k).brand} #{r.number}"  # type: ignore[union-attr]
+            for k, r in self.keyring.revocations.items()
+        )
         detail = f"revocation lists in force: {lists}" if lists else "no revocation lists"
         return (Status.WARN, f"{detail}; " + "; ".join(notes)) if notes else (Status.PASS, detail)
 
     def keys(self) -> StepResult:
-        self.keyring.add_keys(self.bundle.keys)
-        return Status.PASS, f"{len(self.bundle.keys)} owner keys are valid public keys"
+        keys = self.bundle.keys
+        if len(set(keys)) != len(keys):
+            raise InvalidKeyError("a public key is listed twice in the bundle")
+        self.keyring.add_keys(keys)
+        named = _named_kids(self.bundle.events)
+        for raw in keys:
+            if kid_of(raw) not in named:
+                raise InvalidKeyError(
+                    f"public key {kid_of(raw).hex()[:16]}… in the bundle is "
+                    "neither a signer nor an owner named by any event"
+                )
+        return Status.PASS, f"{len(keys)} owner keys, each a valid key named by the chain"
 
     def signatures(self) -> StepResult:
         for event in self.bundle.events:
             key = self.keyring.public_key(event.signer)
             if key is None:
-                raise SignatureError(f"{event.label()}: signer {event.signer.hex()[:16]}… is not "
-                                     "a trusted root, a certified delegate or a key in the bundle")
+                raise SignatureError(
+                    f"{event.label()}: signer {event.signer.hex()[:16]}… is not "
+                    "a trusted root, a certified delegate or a key in the bundle"
+                )
             try:
                 event.record.verify(key)
             except SignatureError as exc:
@@ -148,8 +175,10 @@ class _Steps:
     def chain(self) -> StepResult:
         check_chain(self.bundle.events, now=self.run.now, skew=self.run.skew)
         events = self.bundle.events
-        return Status.PASS, (f"seq 0 to {len(events) - 1}, each event linked to the one before; "
-                             f"passport id {events[0].pid.hex()[:16]}…")
+        return Status.PASS, (
+            f"seq 0 to {len(events) - 1}, each event linked to the one before; "
+            f"passport id {events[0].pid.hex()[:16]}…"
+        )
 
     def data(self) -> StepResult:
         for event in self.bundle.events:
@@ -169,28 +198,67 @@ class _Steps:
                 walker.apply(event)
         except AuthorityError as exc:
             run.failed = "authority"
-            run.checks += [Check("authority", Status.FAIL, str(exc), exc),
-                           Check("ownership", Status.SKIP, "not checked: authority failed"),
-                           Check("state", Status.SKIP, "not checked: authority failed")]
+            run.checks += [
+                Check("authority", Status.FAIL, str(exc), exc),
+                Check("ownership", Status.SKIP, "not checked: authority failed"),
+                Check("state", Status.SKIP, "not checked: authority failed"),
+            ]
             return
         except RuleError as exc:
             run.failed = "state"
-            run.checks += [Check("authority", Status.PASS, "signers entitled up to the failure"),
-                           Check("ownership", Status.SKIP, "not checked: state failed"),
-                           Check("state", Status.FAIL, str(exc), exc)]
+            run.checks += [
+                Check("authority", Status.PASS, "signers entitled up to the failure"),
+                Check("ownership", Status.SKIP, "not checked: state failed"),
+                Check("state", Status.FAIL, str(exc), exc),
+            ]
             return
         state = walker.state
-        run.checks.append(Check("authority", Status.PASS,
-                                f"every signer was entitled at its event's time ({state.brand})"))
-        owner = f"current owner {state.owner.hex()[:16]}…" if state.owner else "not sold yet"
-        run.checks.append(Check("ownership", Status.PASS, owner))
+        run.checks.append(
+            Check(
+                "authority",
+                Status.PASS,
+                f"every signer was entitled at its event's time ({state.brand})",
+            )
+        )
+        run.checks.append(self._ownership(state))
         run.checks.append(_state_check(state))
+
+    def _ownership(self, state: PassportState) -> Check:
+        if state.owner is None:
+            return Check("ownership", Status.PASS, "not sold yet: no owner")
+        owner = f"current owner {state.owner.hex()[:16]}…"
+        if state.owner not in self.keyring.keys:
+            return Check(
+                "ownership",
+                Status.WARN,
+                f"{owner}; its public key is not in the "
+                "bundle, so the seller cannot prove ownership offline",
+            )
+        return Check("ownership", Status.PASS, f"{owner}, its public key in the bundle")
 
     def log(self) -> StepResult:
         if self.bundle.log is None:
             return Status.SKIP, "the bundle carries no transparency log entry"
-        return Status.WARN, ("the bundle carries a log checkpoint, which this version does not "
-                             "check yet")
+        return Status.WARN, (
+            "the bundle carries a log checkpoint, which this version does not check yet"
+        )
+
+
+def _named_kids(events: Iterable[Event]) -> set[bytes]:
+    """Key ids the chain names: every signer and every owner a sale or resale names."""
+    named = set()
+    for event in events:
+        named.add(event.signer)
+        for name in ("owner", "to"):
+            value = (
+                event.data.get(name) if event.type in (EventType.SALE, EventType.RESALE) else None
+            )
+            if isinstance(value, str) and len(value) == 64:
+                try:
+                    named.add(bytes.fromhex(value))
+                except ValueError:
+                    continue  # the data step names the malformed field
+    return named
 
 
 def _state_check(state: PassportState) -> Check:
@@ -214,12 +282,16 @@ def check_chain(events: Iterable[Event], *, now: int, skew: int = DEFAULT_SKEW) 
     for event in events:
         if previous is None:
             if event.seq != 0 or event.type is not EventType.PRODUCTION:
-                raise ChainError(f"{event.label()}: a chain starts with a production event at seq 0")
+                raise ChainError(
+                    f"{event.label()}: a chain starts with a production event at seq 0"
+                )
         else:
             _check_link(previous, event)
         if event.time > now + skew:
-            raise ChainError(f"{event.label()}: time {format_time(event.time)} is in the future "
-                             f"(now {format_time(now)})")
+            raise ChainError(
+                f"{event.label()}: time {format_time(event.time)} is in the future "
+                f"(now {format_time(now)})"
+            )
         previous = event
 
 
@@ -229,15 +301,19 @@ def _check_link(previous: Event, event: Event) -> None:
         kind = "repeats" if event.seq <= previous.seq else "skips to"
         raise ChainError(f"{event.label()}: seq {kind} {event.seq} where {expected} was expected")
     if event.pid != previous.pid:
-        raise ChainError(f"{event.label()}: belongs to passport {event.pid.hex()[:16]}…, "
-                         f"not {previous.pid.hex()[:16]}…")
+        raise ChainError(
+            f"{event.label()}: belongs to passport {event.pid.hex()[:16]}…, "
+            f"not {previous.pid.hex()[:16]}…"
+        )
     if event.prev != previous.hash:
         raise ChainError(f"{event.label()}: prev does not match the hash of event {previous.seq}")
     if event.type is EventType.PRODUCTION:
         raise ChainError(f"{event.label()}: only the first event is a production event")
     if event.time < previous.time:
-        raise ChainError(f"{event.label()}: time {format_time(event.time)} is before the "
-                         f"previous event's {format_time(previous.time)}")
+        raise ChainError(
+            f"{event.label()}: time {format_time(event.time)} is before the "
+            f"previous event's {format_time(previous.time)}"
+        )
 
 
 def _report(run: _Run) -> Report:
@@ -254,8 +330,11 @@ def _report(run: _Run) -> Report:
         serial=state.serial,
         owner=state.owner if complete else None,
         channel=state.channel,
-        flags=frozenset(state.flags | ({"stolen"} if state.stolen else set())
-                        | ({"end_of_life"} if state.ended else set())),
+        flags=frozenset(
+            state.flags
+            | ({"stolen"} if state.stolen else set())
+            | ({"end_of_life"} if state.ended else set())
+        ),
         head=bundle.events[-1].hash if complete else None,
     )
 

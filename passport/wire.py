@@ -34,7 +34,9 @@ _BUNDLE_KEYS: Final = frozenset({"v", "events", "certs", "keys", "revocations", 
 # -- helpers -------------------------------------------------------------------------------
 
 
-def _map(value: object, keys: frozenset[str], required: Iterable[str], what: str) -> Mapping[str, Any]:
+def _map(
+    value: object, keys: frozenset[str], required: Iterable[str], what: str
+) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise DecodeError(f"{what}: expected a map")
     unknown = set(value) - keys
@@ -94,12 +96,22 @@ def _check_json_like(value: object, path: str, what: str) -> None:
 
 
 def event_payload(
-    *, seq: int, type: EventType, time: int, data: Mapping[str, Any],
-    pid: bytes | None, prev: bytes | None,
+    *,
+    seq: int,
+    type: EventType,
+    time: int,
+    data: Mapping[str, Any],
+    pid: bytes | None,
+    prev: bytes | None,
 ) -> bytes:
     """The deterministic CBOR payload of an event."""
-    fields: dict[str, object] = {"v": FORMAT_VERSION, "seq": seq, "type": str(type), "time": time,
-                                 "data": data}
+    fields: dict[str, object] = {
+        "v": FORMAT_VERSION,
+        "seq": seq,
+        "type": str(type),
+        "time": time,
+        "data": data,
+    }
     if pid is not None:
         fields["pid"] = pid
     if prev is not None:
@@ -123,8 +135,12 @@ def event_from_record(record: cose.Sign1, *, what: str = "event") -> Event:
     Raises:
         DecodeError: the payload is malformed or out of range.
     """
-    fields = _map(cbor.decode(record.payload, what=f"{what} payload"), _EVENT_KEYS,
-                  ("v", "seq", "type", "time", "data"), f"{what} payload")
+    fields = _map(
+        cbor.decode(record.payload, what=f"{what} payload"),
+        _EVENT_KEYS,
+        ("v", "seq", "type", "time", "data"),
+        f"{what} payload",
+    )
     seq = _int(fields["seq"], 0, MAX_SEQ, "seq", what)
     try:
         kind = EventType(fields["type"])
@@ -151,8 +167,17 @@ def certificate_payload(
     *, subject: bytes, name: str, role: Role, types: Iterable[EventType], nbf: int, exp: int
 ) -> bytes:
     """The deterministic CBOR payload of a delegation certificate."""
-    return cbor.encode({"v": FORMAT_VERSION, "key": subject, "name": name, "role": str(role),
-                        "types": sorted(str(t) for t in types), "nbf": nbf, "exp": exp})
+    return cbor.encode(
+        {
+            "v": FORMAT_VERSION,
+            "key": subject,
+            "name": name,
+            "role": str(role),
+            "types": sorted(str(t) for t in types),
+            "nbf": nbf,
+            "exp": exp,
+        }
+    )
 
 
 def parse_certificate(data: bytes, *, what: str = "certificate") -> Certificate:
@@ -163,8 +188,12 @@ def parse_certificate(data: bytes, *, what: str = "certificate") -> Certificate:
             or an empty validity window.
     """
     record = cose.parse(data, content_type=cose.CT_CERT, what=what)
-    fields = _map(cbor.decode(record.payload, what=f"{what} payload"), _CERT_KEYS,
-                  _CERT_KEYS, f"{what} payload")
+    fields = _map(
+        cbor.decode(record.payload, what=f"{what} payload"),
+        _CERT_KEYS,
+        _CERT_KEYS,
+        f"{what} payload",
+    )
     subject = _bytes(fields["key"], PUBLIC_KEY_SIZE, "key", what)
     name = _text(fields["name"], "name", what)
     try:
@@ -186,8 +215,9 @@ def parse_certificate(data: bytes, *, what: str = "certificate") -> Certificate:
 
 def revocations_payload(*, number: int, issued: int, revoked: Mapping[bytes, int]) -> bytes:
     """The deterministic CBOR payload of a revocation list."""
-    return cbor.encode({"v": FORMAT_VERSION, "number": number, "issued": issued,
-                        "revoked": dict(revoked)})
+    return cbor.encode(
+        {"v": FORMAT_VERSION, "number": number, "issued": issued, "revoked": dict(revoked)}
+    )
 
 
 def parse_revocations(data: bytes, *, what: str = "revocation list") -> RevocationList:
@@ -196,17 +226,24 @@ def parse_revocations(data: bytes, *, what: str = "revocation list") -> Revocati
     Raises:
         DecodeError: malformed, or a number, time or key id out of range.
     """
-    record = cose.parse(data, content_type=cose.CT_REVOCATIONS, what=what,
-                        max_size=MAX_REVOCATIONS_SIZE)
-    fields = _map(cbor.decode(record.payload, what=f"{what} payload", max_size=MAX_REVOCATIONS_SIZE),
-                  _REVOCATION_KEYS, _REVOCATION_KEYS, f"{what} payload")
+    record = cose.parse(
+        data, content_type=cose.CT_REVOCATIONS, what=what, max_size=MAX_REVOCATIONS_SIZE
+    )
+    fields = _map(
+        cbor.decode(record.payload, what=f"{what} payload", max_size=MAX_REVOCATIONS_SIZE),
+        _REVOCATION_KEYS,
+        _REVOCATION_KEYS,
+        f"{what} payload",
+    )
     number = _int(fields["number"], 1, 2**63 - 1, "number", what)
     issued = _int(fields["issued"], 0, MAX_TIME, "issued", what)
     revoked = fields["revoked"]
     if not isinstance(revoked, Mapping) or len(revoked) > MAX_REVOKED:
         raise DecodeError(f"{what}: revoked must be a map of at most {MAX_REVOKED} key ids")
     entries = {
-        _bytes(kid, KID_SIZE, "revoked key id", what): _int(t, 0, MAX_TIME, "revoked-from time", what)
+        _bytes(kid, KID_SIZE, "revoked key id", what): _int(
+            t, 0, MAX_TIME, "revoked-from time", what
+        )
         for kid, t in revoked.items()
     }
     return RevocationList(record, number, issued, entries)
@@ -238,22 +275,33 @@ def parse_bundle(data: bytes, *, what: str = "bundle") -> Bundle:
     Raises:
         DecodeError: the bundle or any record in it is malformed; the message says which.
     """
-    fields = _map(cbor.decode(data, what=what, max_size=MAX_BUNDLE_SIZE), _BUNDLE_KEYS,
-                  ("v", "events", "certs", "keys", "revocations"), what)
+    fields = _map(
+        cbor.decode(data, what=what, max_size=MAX_BUNDLE_SIZE),
+        _BUNDLE_KEYS,
+        ("v", "events", "certs", "keys", "revocations"),
+        what,
+    )
     raw_events = _array(fields["events"], MAX_EVENTS, "events", what)
     if not raw_events:
         raise DecodeError(f"{what}: holds no events")
-    events = tuple(parse_event(_record(r, f"{what} event {i}"), what=f"{what} event {i}")
-                   for i, r in enumerate(raw_events))
-    certs = tuple(parse_certificate(_record(r, f"{what} certificate {i}"),
-                                    what=f"{what} certificate {i}")
-                  for i, r in enumerate(_array(fields["certs"], MAX_RECORDS, "certs", what)))
-    keys = tuple(_bytes(k, PUBLIC_KEY_SIZE, f"keys[{i}]", what)
-                 for i, k in enumerate(_array(fields["keys"], MAX_RECORDS, "keys", what)))
-    revocations = tuple(parse_revocations(_record(r, f"{what} revocation list {i}"),
-                                          what=f"{what} revocation list {i}")
-                        for i, r in enumerate(_array(fields["revocations"], MAX_RECORDS,
-                                                     "revocations", what)))
+    events = tuple(
+        parse_event(_record(r, f"{what} event {i}"), what=f"{what} event {i}")
+        for i, r in enumerate(raw_events)
+    )
+    certs = tuple(
+        parse_certificate(_record(r, f"{what} certificate {i}"), what=f"{what} certificate {i}")
+        for i, r in enumerate(_array(fields["certs"], MAX_RECORDS, "certs", what))
+    )
+    keys = tuple(
+        _bytes(k, PUBLIC_KEY_SIZE, f"keys[{i}]", what)
+        for i, k in enumerate(_array(fields["keys"], MAX_RECORDS, "keys", what))
+    )
+    revocations = tuple(
+        parse_revocations(
+            _record(r, f"{what} revocation list {i}"), what=f"{what} revocation list {i}"
+        )
+        for i, r in enumerate(_array(fields["revocations"], MAX_RECORDS, "revocations", what))
+    )
     log = _parse_log(fields["log"], len(events), what) if "log" in fields else None
     return Bundle(events, certs, keys, revocations, log)
 
@@ -276,7 +324,9 @@ def _parse_log(value: object, count: int, what: str) -> LogEntry:
         if not isinstance(proof, Mapping) or set(proof) != {"index", "path"}:
             raise DecodeError(f"{what}: log proof {i} must be a map of index and path")
         index = _int(proof["index"], 0, 2**63 - 1, f"log proof {i} index", what)
-        path = tuple(_bytes(h, HASH_SIZE, f"log proof {i} hash", what)
-                     for h in _array(proof["path"], MAX_PROOF_PATH, f"log proof {i} path", what))
+        path = tuple(
+            _bytes(h, HASH_SIZE, f"log proof {i} hash", what)
+            for h in _array(proof["path"], MAX_PROOF_PATH, f"log proof {i} path", what)
+        )
         parsed.append(LogProof(index, path))
     return LogEntry(checkpoint, tuple(parsed))
