@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import passport as pp
+from passport import cbor, cose
 from passport import gs1
 
 T0 = 1_767_225_600  # 2026-01-01T00:00:00Z
@@ -116,3 +117,18 @@ class World:
             now = now if now is not None else bundle.events[-1].time + DAY
             bundle = pp.bundle_to_bytes(bundle)
         return pp.verify(bundle, self.trust, now=now if now is not None else T0 + YEAR, **kwargs)
+
+
+def forge(signer: pp.SigningKey, *, seq: int, type: str, time: int, data: dict[str, Any],
+          pid: bytes | None = None, prev: bytes | None = None) -> bytes:
+    """A correctly signed event record with whatever payload fields, bypassing every check."""
+    payload = cbor.encode({k: v for k, v in {
+        "v": 1, "seq": seq, "type": type, "time": time, "data": data, "pid": pid, "prev": prev,
+    }.items() if v is not None})
+    return cose.sign(signer, cose.CT_EVENT, payload).raw
+
+
+def raw_bundle(events: list[bytes], certs: list[bytes] | None = None,
+               keys: list[bytes] | None = None, revocations: list[bytes] | None = None) -> bytes:
+    return cbor.encode({"v": 1, "events": events, "certs": certs or [], "keys": keys or [],
+                        "revocations": revocations or []})

@@ -1,0 +1,1 @@
+"""The ``dpp`` command: parse arguments, call the ledger and the passport core, print."""

@@ -1,0 +1,1 @@
+"""The ledger: SQLite storage, key store, import and export of bundles (built on ``passport``)."""

@@ -1,0 +1,158 @@
+"""Deterministic CBOR: RFC 8949 §4.2.1 encoding and strict decoding."""
+
+from __future__ import annotations
+
+import cbor2
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from passport import cbor
+from passport.errors import DecodeError, EncodeError
+
+
+def test_mixed_integer_keys_follow_rfc8949_bytewise_order() -> None:
+    # 1 -> 01, 100 -> 18 64, -19 -> 32: bytewise order is 1, 100, -19.
+    assert cbor.encode({-19: "a", 100: "b", 1: "c"}).hex() == "a301616318646162326161"
+    # cbor2's canonical mode sorts length-first (RFC 7049), which differs here.
+    assert cbor2.dumps({-19: "a", 100: "b", 1: "c"}, canonical=True) != cbor.encode(
+        {-19: "a", 100: "b", 1: "c"})
+
+
+def test_text_keys_sort_by_encoded_bytes() -> None:
+    encoded = cbor.encode({"type": 1, "v": 1, "seq": 0, "data": {}, "pid": b""})
+    assert list(cbor.decode(encoded)) == ["v", "pid", "seq", "data", "type"]
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (0, "00"), (23, "17"), (24, "1818"), (255, "18ff"), (256, "190100"), (65536, "1a00010000"),
+    (2**32, "1b0000000100000000"), (-1, "20"), (-24, "37"), (-25, "3818"),
+    (b"", "40"), ("", "60"), ("a", "6161"), ([], "80"), ({}, "a0"), (True, "f5"),
+    (False, "f4"), (None, "f6"), (2**64 - 1, "1bffffffffffffffff"), (-(2**64), "3bffffffffffffffff"),
+], ids=str)
+def test_shortest_forms(value: object, expected: str) -> None:
+    assert cbor.encode(value).hex() == expected
+    assert cbor.decode(bytes.fromhex(expected)) == value
+
+
+@pytest.mark.parametrize(("value", "match"), [
+    (1.5, "floating-point"), (float("nan"), "floating-point"), ({1.0: 1}, "not an integer"),
+    (2**64, "64-bit"), (-(2**64) - 1, "64-bit"), ({(1,): 1}, "not an integer"), ({1, 2}, "set"),
+    ([[[[[[[[[[[[[[[[[[0]]]]]]]]]]]]]]]]]], "nested deeper"),
+], ids=["float", "nan", "float-key", "too-big", "too-small", "array-key", "set", "deep"])
+def test_encode_refuses_values_outside_the_subset(value: object, match: str) -> None:
+    with pytest.raises(EncodeError, match=match):
+        cbor.encode(value)
+
+
+BAD = [
+    ("empty", "", "empty input"),
+    ("trailing", "0000", "trailing bytes"),
+    ("duplicate-key", "a2616101616102", "duplicate map key"),
+    ("unsorted-keys", "a2616201616102", "out of deterministic order"),
+    ("length-first-order", "a3016161326162186461 63".replace(" ", ""), "out of deterministic order"),
+    ("non-shortest-int", "1817", "non-shortest"),
+    ("non-shortest-len", "5800", "non-shortest"),
+    ("non-shortest-64", "1b0000000000000001", "non-shortest"),
+    ("indefinite-bytes", "5f42010243030405ff", "indefinite-length"),
+    ("indefinite-array", "9f01ff", "indefinite-length"),
+    ("indefinite-map", "bf616101ff", "indefinite-length"),
+    ("half-float", "f93c00", "floating-point"),
+    ("nan", "f97e00", "floating-point"),
+    ("double", "fb3ff0000000000000", "floating-point"),
+    ("undefined", "f7", "simple value"),
+    ("simple-16", "f0", "simple value"),
+    ("datetime-tag", "c11a514b67b0", "tag 1"),
+    ("bignum-tag", "c249010000000000000000", "tag 2"),
+    ("self-describe", "d9d9f700", "tag 55799"),
+    ("cose-tag-here", "d28400a0f640", "tag 18"),
+    ("bytes-2^32", "5affffffff00", "truncated"),
+    ("bytes-2^63", "5b800000000000000000", "truncated"),
+    ("array-2^63", "9b7fffffffffffffff00", "truncated"),
+    ("map-2^32", "baffffffff00", "truncated"),
+    ("truncated-head", "19 01".replace(" ", ""), "truncated"),
+    ("bad-utf8", "62c328", "UTF-8"),
+    ("reserved-info", "1c", "reserved"),
+    ("lone-break", "ff", "break"),
+    ("array-key", "a18000", "not an integer"),
+]
+
+
+@pytest.mark.parametrize(("hexdata", "match"), [(h, m) for _, h, m in BAD],
+                         ids=[name for name, _, _ in BAD])
+def test_decode_refuses_with_a_clear_reason(hexdata: str, match: str) -> None:
+    with pytest.raises(DecodeError, match=match):
+        cbor.decode(bytes.fromhex(hexdata))
+
+
+def test_nesting_100000_deep_is_refused_quickly() -> None:
+    with pytest.raises(DecodeError, match="nested deeper than 16"):
+        cbor.decode(b"\x81" * 100_000 + b"\x00")
+
+
+def test_nesting_16_deep_is_fine_and_17_is_not() -> None:
+    assert cbor.decode(b"\x81" * 16 + b"\x00") is not None
+    with pytest.raises(DecodeError, match="nested deeper"):
+        cbor.decode(b"\x81" * 17 + b"\x00")
+
+
+def test_size_bound() -> None:
+    with pytest.raises(DecodeError, match="more than the limit"):
+        cbor.decode(cbor.encode(b"x" * 100), max_size=50)
+
+
+def test_not_bytes() -> None:
+    with pytest.raises(DecodeError, match="expected bytes"):
+        cbor.decode("a0")  # type: ignore[arg-type]
+
+
+def test_allowed_tag_round_trips() -> None:
+    value = cbor.Tag(18, [b"", {}, b"", b""])
+    data = cbor.encode(value)
+    assert cbor.decode(data, tags=frozenset({18})) == cbor.Tag(18, (b"", {}, b"", b""))
+
+
+values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**64), 2**64 - 1) | st.binary(max_size=40)
+    | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=5)
+    | st.dictionaries(st.integers(-(2**64), 2**64 - 1) | st.text(max_size=8) | st.binary(max_size=8),
+                      inner, max_size=5),
+    max_leaves=30,
+)
+
+
+def _depth(value: object) -> int:
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    return 0
+
+
+@given(values)
+def test_round_trip(value: object) -> None:
+    data = cbor.encode(value)
+    assert cbor.decode(data) == value
+    assert cbor.encode(cbor.decode(data)) == data
+
+
+@given(st.binary(max_size=64))
+def test_random_bytes_decode_or_raise_decode_error(data: bytes) -> None:
+    try:
+        value = cbor.decode(data)
+    except DecodeError:
+        return
+    assert cbor.encode(value) == data
+
+
+@given(values, st.data())
+def test_any_accepted_input_is_the_deterministic_encoding(value: object, data: st.DataObject) -> None:
+    encoded = bytearray(cbor.encode(value))
+    position = data.draw(st.integers(0, len(encoded) - 1))
+    encoded[position] ^= 1 << data.draw(st.integers(0, 7))
+    try:
+        decoded = cbor.decode(bytes(encoded))
+    except DecodeError:
+        return
+    assert cbor.encode(decoded) == bytes(encoded)

@@ -1,0 +1,63 @@
+"""Fork and clone evidence from two bundles of one item."""
+
+from __future__ import annotations
+
+import passport as pp
+from passport.evidence import ConflictKind, find_conflicts
+from tests.world import PRODUCT, World
+
+W = World()
+
+
+def test_a_double_sale_is_a_fork_with_both_signed_events() -> None:
+    made = W.issue()
+    to_alice = W.then(made, W.boutique, "sale", {"owner": W.alice.kid.hex(), "channel": "boutique"})
+    to_carol = W.then(made, W.boutique, "sale", {"owner": W.carol.kid.hex(), "channel": "boutique"})
+    found = find_conflicts(W.bundle(to_alice), W.bundle(to_carol), W.trust)
+    assert len(found) == 1
+    evidence = found[0]
+    assert evidence.kind is ConflictKind.FORK
+    assert {evidence.first.raw, evidence.second.raw} == {to_alice[1].raw, to_carol[1].raw}
+    assert "seq 1" in evidence.detail
+    # Each side on its own verifies: only together do they prove the double sale.
+    assert W.verify(W.bundle(to_alice)) and W.verify(W.bundle(to_carol))
+
+
+def test_only_the_first_divergence_is_reported() -> None:
+    made = W.issue()
+    a = W.then(W.then(made, W.boutique, "sale", {"owner": W.alice.kid.hex(), "channel": "boutique"}),
+               W.alice, "resale", {"to": W.bob.kid.hex()})
+    b = W.then(W.then(made, W.boutique, "sale", {"owner": W.carol.kid.hex(), "channel": "boutique"}),
+               W.carol, "resale", {"to": W.bob.kid.hex()})
+    found = find_conflicts(W.bundle(a), W.bundle(b), W.trust)
+    assert [e.first.seq for e in found] == [1]
+
+
+def test_same_bundle_twice_and_a_longer_copy_are_no_conflict() -> None:
+    sold = W.sold()
+    assert find_conflicts(W.bundle(sold), W.bundle(sold), W.trust) == ()
+    assert find_conflicts(W.bundle(sold[:2]), W.bundle(sold), W.trust) == ()
+
+
+def test_a_forged_copy_is_not_evidence_against_anyone() -> None:
+    made = W.issue()
+    real = W.then(made, W.boutique, "sale", {"owner": W.alice.kid.hex(), "channel": "boutique"})
+    raw = bytearray(real[1].raw)
+    raw[-1] ^= 1
+    forged = [made[0], pp.parse_event(bytes(raw))]
+    # The flipped signature bit changes the hash, so it differs, yet proves nothing.
+    assert find_conflicts(W.bundle(real), W.bundle(forged), W.trust) == ()
+
+
+def test_two_passports_for_one_identifier_are_a_clone() -> None:
+    first = W.issue()
+    second = W.issue({**PRODUCT, "model": "Sac 25 (copy)"}, signer=W.brand)
+    found = find_conflicts(W.bundle(first), W.bundle(second), W.trust)
+    assert len(found) == 1
+    assert found[0].kind is ConflictKind.CLONE
+    assert "Maison Example" in found[0].detail and PRODUCT["serial"] in found[0].detail
+
+
+def test_different_serials_are_not_a_clone() -> None:
+    other = W.issue({**PRODUCT, "serial": "MX-000124"})
+    assert find_conflicts(W.bundle(W.issue()), W.bundle(other), W.trust) == ()

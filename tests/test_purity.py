@@ -1,0 +1,42 @@
+"""passport/ stays pure: no storage, no CLI, no clock, no files, no network."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+PASSPORT = Path(__file__).resolve().parents[1] / "passport"
+FORBIDDEN_MODULES = {"sqlite3", "sqlite_utils", "click", "socket", "urllib", "http", "os",
+                     "pathlib", "shutil", "subprocess", "time", "ledger", "cli", "random"}
+FORBIDDEN_CALLS = {"open", "now", "utcnow", "today", "time", "print", "input"}
+
+
+def test_importing_passport_loads_no_storage_or_cli_module() -> None:
+    code = ("import sys, passport; "
+            "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "{'sqlite3','sqlite_utils','click','ledger','cli','qrcode'})))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == ""
+
+
+def test_passport_sources_import_and_call_nothing_impure() -> None:
+    problems = []
+    for path in sorted(PASSPORT.glob("*.py")):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            problems += [f"{path.name}: imports {n}" for n in names
+                         if n.split(".")[0] in FORBIDDEN_MODULES]
+            if isinstance(node, ast.Call):
+                func = node.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if name in FORBIDDEN_CALLS:
+                    problems.append(f"{path.name}:{node.lineno}: calls {name}()")
+    assert problems == []
