@@ -48,8 +48,8 @@ made = pp.issue(
         "brand": "Maison Example",
         "model": "Sac 25",
         "materials": [
-            {"name": "calf leather", "share": 85, "origin": "FR"},
-            {"name": "brass", "share": 15, "origin": "IT"},
+            {"material": "calf leather", "share": 85, "origin": "FR"},
+            {"material": "brass", "share": 15, "origin": "IT"},
         ],
         "made_in": "IT",
         "site": "Atelier Firenze",

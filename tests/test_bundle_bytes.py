@@ -16,10 +16,17 @@ from passport.report import Outcome
 from tests.world import T0, YEAR, World
 
 W = World()
-SMALL = pp.bundle_to_bytes(W.bundle(W.then(W.issue({"gtin": W.issue()[0].data["gtin"], "serial": "S1"}),
-                                               W.boutique, "sale",
-                                               {"owner": W.alice.kid.hex(), "channel": "boutique"}),
-                                        certs=["factory", "boutique"]))
+SMALL = pp.bundle_to_bytes(
+    W.bundle(
+        W.then(
+            W.issue({"gtin": W.issue()[0].data["gtin"], "serial": "S1"}),
+            W.boutique,
+            "sale",
+            {"owner": W.alice.kid.hex(), "channel": "boutique"},
+        ),
+        certs=["factory", "boutique"],
+    )
+)
 NOW = T0 + YEAR
 
 
@@ -51,30 +58,65 @@ def test_every_flipped_bit_is_refused() -> None:
     assert {"decoding", "signatures"} <= reasons
 
 
-@pytest.mark.parametrize(("data", "match"), [
-    (b"", "empty input"),
-    (SMALL + b"\x00", "trailing bytes"),
-    (b"\x81" * 100_000 + b"\x00", "nested deeper"),
-    (bytes.fromhex("5b7fffffffffffffff00"), "truncated"),
-    (bytes.fromhex("bb7fffffffffffffff00"), "truncated"),
-    (cbor.encode({"v": 1, "events": [], "certs": [], "keys": [], "revocations": []}), "no events"),
-    (cbor.encode({"v": 2, "events": [], "certs": [], "keys": [], "revocations": []}), "version 2"),
-    (cbor.encode({"v": 1, "events": [b"\xa0"], "certs": [], "keys": [], "revocations": []}),
-     "not a COSE_Sign1"),
-    (cbor.encode({"v": 1, "events": ["x"], "certs": [], "keys": [], "revocations": []}),
-     "must be a byte string"),
-    (cbor.encode({"v": 1, "events": [], "certs": []}), "missing field 'keys'"),
-    (cbor.encode({"v": 1, "events": [], "certs": [], "keys": [], "revocations": [], "x": 1}),
-     "unknown field 'x'"),
-    (cbor.encode([1, 2]), "expected a map"),
-    (cbor.encode({"v": 1, "events": [b""], "certs": [], "keys": [b"\x00"], "revocations": []}),
-     "empty input|keys"),
-    (bytes.fromhex("bf6176 01ff".replace(" ", "")), "indefinite-length"),
-    (bytes.fromhex("f97e00"), "floating-point"),
-    (bytes.fromhex("c11a514b67b0"), "tag 1"),
-], ids=["empty", "trailing", "deep", "bstr-2^63", "map-2^63", "no-events", "version-2",
-        "event-not-cose", "event-text", "missing-keys", "unknown-field", "array", "bad-key",
-        "indefinite", "nan", "tag"])
+@pytest.mark.parametrize(
+    ("data", "match"),
+    [
+        (b"", "empty input"),
+        (SMALL + b"\x00", "trailing bytes"),
+        (b"\x81" * 100_000 + b"\x00", "nested deeper"),
+        (bytes.fromhex("5b7fffffffffffffff00"), "truncated"),
+        (bytes.fromhex("bb7fffffffffffffff00"), "truncated"),
+        (
+            cbor.encode({"v": 1, "events": [], "certs": [], "keys": [], "revocations": []}),
+            "no events",
+        ),
+        (
+            cbor.encode({"v": 2, "events": [], "certs": [], "keys": [], "revocations": []}),
+            "version 2",
+        ),
+        (
+            cbor.encode({"v": 1, "events": [b"\xa0"], "certs": [], "keys": [], "revocations": []}),
+            "not a COSE_Sign1",
+        ),
+        (
+            cbor.encode({"v": 1, "events": ["x"], "certs": [], "keys": [], "revocations": []}),
+            "must be a byte string",
+        ),
+        (cbor.encode({"v": 1, "events": [], "certs": []}), "missing field 'keys'"),
+        (
+            cbor.encode({"v": 1, "events": [], "certs": [], "keys": [], "revocations": [], "x": 1}),
+            "unknown field 'x'",
+        ),
+        (cbor.encode([1, 2]), "expected a map"),
+        (
+            cbor.encode(
+                {"v": 1, "events": [b""], "certs": [], "keys": [b"\x00"], "revocations": []}
+            ),
+            "empty input|keys",
+        ),
+        (bytes.fromhex("bf6176 01ff".replace(" ", "")), "indefinite-length"),
+        (bytes.fromhex("f97e00"), "floating-point"),
+        (bytes.fromhex("c11a514b67b0"), "tag 1"),
+    ],
+    ids=[
+        "empty",
+        "trailing",
+        "deep",
+        "bstr-2^63",
+        "map-2^63",
+        "no-events",
+        "version-2",
+        "event-not-cose",
+        "event-text",
+        "missing-keys",
+        "unknown-field",
+        "array",
+        "bad-key",
+        "indefinite",
+        "nan",
+        "tag",
+    ],
+)
 def test_malformed_bundles(data: bytes, match: str) -> None:
     report = _verify(data)
     assert report.outcome is Outcome.INVALID

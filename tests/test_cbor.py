@@ -16,7 +16,8 @@ def test_mixed_integer_keys_follow_rfc8949_bytewise_order() -> None:
     assert cbor.encode({-19: "a", 100: "b", 1: "c"}).hex() == "a301616318646162326161"
     # cbor2's canonical mode sorts length-first (RFC 7049), which differs here.
     assert cbor2.dumps({-19: "a", 100: "b", 1: "c"}, canonical=True) != cbor.encode(
-        {-19: "a", 100: "b", 1: "c"})
+        {-19: "a", 100: "b", 1: "c"}
+    )
 
 
 def test_text_keys_sort_by_encoded_bytes() -> None:
@@ -24,22 +25,51 @@ def test_text_keys_sort_by_encoded_bytes() -> None:
     assert list(cbor.decode(encoded)) == ["v", "pid", "seq", "data", "type"]
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    (0, "00"), (23, "17"), (24, "1818"), (255, "18ff"), (256, "190100"), (65536, "1a00010000"),
-    (2**32, "1b0000000100000000"), (-1, "20"), (-24, "37"), (-25, "3818"),
-    (b"", "40"), ("", "60"), ("a", "6161"), ([], "80"), ({}, "a0"), (True, "f5"),
-    (False, "f4"), (None, "f6"), (2**64 - 1, "1bffffffffffffffff"), (-(2**64), "3bffffffffffffffff"),
-], ids=str)
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (0, "00"),
+        (23, "17"),
+        (24, "1818"),
+        (255, "18ff"),
+        (256, "190100"),
+        (65536, "1a00010000"),
+        (2**32, "1b0000000100000000"),
+        (-1, "20"),
+        (-24, "37"),
+        (-25, "3818"),
+        (b"", "40"),
+        ("", "60"),
+        ("a", "6161"),
+        ([], "80"),
+        ({}, "a0"),
+        (True, "f5"),
+        (False, "f4"),
+        (None, "f6"),
+        (2**64 - 1, "1bffffffffffffffff"),
+        (-(2**64), "3bffffffffffffffff"),
+    ],
+    ids=str,
+)
 def test_shortest_forms(value: object, expected: str) -> None:
     assert cbor.encode(value).hex() == expected
     assert cbor.decode(bytes.fromhex(expected)) == value
 
 
-@pytest.mark.parametrize(("value", "match"), [
-    (1.5, "floating-point"), (float("nan"), "floating-point"), ({1.0: 1}, "not an integer"),
-    (2**64, "64-bit"), (-(2**64) - 1, "64-bit"), ({(1,): 1}, "not an integer"), ({1, 2}, "set"),
-    ([[[[[[[[[[[[[[[[[[0]]]]]]]]]]]]]]]]]], "nested deeper"),
-], ids=["float", "nan", "float-key", "too-big", "too-small", "array-key", "set", "deep"])
+@pytest.mark.parametrize(
+    ("value", "match"),
+    [
+        (1.5, "floating-point"),
+        (float("nan"), "floating-point"),
+        ({1.0: 1}, "not an integer"),
+        (2**64, "64-bit"),
+        (-(2**64) - 1, "64-bit"),
+        ({(1,): 1}, "not an integer"),
+        ({1, 2}, "set"),
+        ([[[[[[[[[[[[[[[[[[0]]]]]]]]]]]]]]]]]], "nested deeper"),
+    ],
+    ids=["float", "nan", "float-key", "too-big", "too-small", "array-key", "set", "deep"],
+)
 def test_encode_refuses_values_outside_the_subset(value: object, match: str) -> None:
     with pytest.raises(EncodeError, match=match):
         cbor.encode(value)
@@ -50,7 +80,11 @@ BAD = [
     ("trailing", "0000", "trailing bytes"),
     ("duplicate-key", "a2616101616102", "duplicate map key"),
     ("unsorted-keys", "a2616201616102", "out of deterministic order"),
-    ("length-first-order", "a3016161326162186461 63".replace(" ", ""), "out of deterministic order"),
+    (
+        "length-first-order",
+        "a3016161326162186461 63".replace(" ", ""),
+        "out of deterministic order",
+    ),
     ("non-shortest-int", "1817", "non-shortest"),
     ("non-shortest-len", "5800", "non-shortest"),
     ("non-shortest-64", "1b0000000000000001", "non-shortest"),
@@ -78,8 +112,9 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize(("hexdata", "match"), [(h, m) for _, h, m in BAD],
-                         ids=[name for name, _, _ in BAD])
+@pytest.mark.parametrize(
+    ("hexdata", "match"), [(h, m) for _, h, m in BAD], ids=[name for name, _, _ in BAD]
+)
 def test_decode_refuses_with_a_clear_reason(hexdata: str, match: str) -> None:
     with pytest.raises(DecodeError, match=match):
         cbor.decode(bytes.fromhex(hexdata))
@@ -113,11 +148,19 @@ def test_allowed_tag_round_trips() -> None:
 
 
 values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**64), 2**64 - 1) | st.binary(max_size=40)
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**64), 2**64 - 1)
+    | st.binary(max_size=40)
     | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=5)
-    | st.dictionaries(st.integers(-(2**64), 2**64 - 1) | st.text(max_size=8) | st.binary(max_size=8),
-                      inner, max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=5)
+        | st.dictionaries(
+            st.integers(-(2**64), 2**64 - 1) | st.text(max_size=8) | st.binary(max_size=8),
+            inner,
+            max_size=5,
+        )
+    ),
     max_leaves=30,
 )
 
@@ -147,7 +190,9 @@ def test_random_bytes_decode_or_raise_decode_error(data: bytes) -> None:
 
 
 @given(values, st.data())
-def test_any_accepted_input_is_the_deterministic_encoding(value: object, data: st.DataObject) -> None:
+def test_any_accepted_input_is_the_deterministic_encoding(
+    value: object, data: st.DataObject
+) -> None:
     encoded = bytearray(cbor.encode(value))
     position = data.draw(st.integers(0, len(encoded) - 1))
     encoded[position] ^= 1 << data.draw(st.integers(0, 7))

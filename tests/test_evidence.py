@@ -20,15 +20,24 @@ def test_a_double_sale_is_a_fork_with_both_signed_events() -> None:
     assert {evidence.first.raw, evidence.second.raw} == {to_alice[1].raw, to_carol[1].raw}
     assert "seq 1" in evidence.detail
     # Each side on its own verifies: only together do they prove the double sale.
-    assert W.verify(W.bundle(to_alice)) and W.verify(W.bundle(to_carol))
+    assert W.verify(W.bundle(to_alice))
+    assert W.verify(W.bundle(to_carol))
 
 
 def test_only_the_first_divergence_is_reported() -> None:
     made = W.issue()
-    a = W.then(W.then(made, W.boutique, "sale", {"owner": W.alice.kid.hex(), "channel": "boutique"}),
-               W.alice, "resale", {"to": W.bob.kid.hex()})
-    b = W.then(W.then(made, W.boutique, "sale", {"owner": W.carol.kid.hex(), "channel": "boutique"}),
-               W.carol, "resale", {"to": W.bob.kid.hex()})
+    a = W.then(
+        W.then(made, W.boutique, "sale", {"owner": W.alice.kid.hex(), "channel": "boutique"}),
+        W.alice,
+        "resale",
+        {"to": W.bob.kid.hex()},
+    )
+    b = W.then(
+        W.then(made, W.boutique, "sale", {"owner": W.carol.kid.hex(), "channel": "boutique"}),
+        W.carol,
+        "resale",
+        {"to": W.bob.kid.hex()},
+    )
     found = find_conflicts(W.bundle(a), W.bundle(b), W.trust)
     assert [e.first.seq for e in found] == [1]
 
@@ -55,7 +64,8 @@ def test_two_passports_for_one_identifier_are_a_clone() -> None:
     found = find_conflicts(W.bundle(first), W.bundle(second), W.trust)
     assert len(found) == 1
     assert found[0].kind is ConflictKind.CLONE
-    assert "Maison Example" in found[0].detail and PRODUCT["serial"] in found[0].detail
+    assert "Maison Example" in found[0].detail
+    assert PRODUCT["serial"] in found[0].detail
 
 
 def test_different_serials_are_not_a_clone() -> None:

@@ -12,8 +12,19 @@ def test_a_sold_and_resold_item_verifies(world: World) -> None:
     assert report.outcome is Outcome.VALID, report.failures
     assert report
     assert [c.name for c in report.checks] == [
-        "decoding", "trust", "certificates", "revocations", "keys", "signatures", "chain",
-        "data", "authority", "ownership", "state", "log"]
+        "decoding",
+        "trust",
+        "certificates",
+        "revocations",
+        "keys",
+        "signatures",
+        "chain",
+        "data",
+        "authority",
+        "ownership",
+        "state",
+        "log",
+    ]
     assert report.owner == world.bob.kid
     assert report.brand == "Maison Example"
     assert (report.gtin, report.serial) == (GTIN, "MX-000123")
@@ -44,8 +55,9 @@ def test_bundle_round_trip_keeps_every_byte(world: World) -> None:
 
 def test_outlet_item_is_genuine_and_says_so(world: World) -> None:
     events = world.then(world.issue(), world.outlet, "outlet")
-    events = world.then(events, world.outlet, "sale",
-                        {"owner": world.carol.kid.hex(), "channel": "outlet"})
+    events = world.then(
+        events, world.outlet, "sale", {"owner": world.carol.kid.hex(), "channel": "outlet"}
+    )
     report = world.verify(world.bundle(events))
     assert report.outcome is Outcome.VALID, report.failures
     assert report.channel == "outlet"
@@ -56,10 +68,15 @@ def test_outlet_item_is_genuine_and_says_so(world: World) -> None:
 
 def test_repairs_authentication_theft_recovery_and_end_of_life(world: World) -> None:
     events = world.sold()
-    events = world.then(events, world.repairer, "repair",
-                        {"work": "new handle", "parts": ["handle"]})
-    events = world.then(events, world.authenticator, "authentication",
-                        {"verdict": "genuine", "method": "visual inspection"})
+    events = world.then(
+        events, world.repairer, "repair", {"work": "new handle", "parts": ["handle"]}
+    )
+    events = world.then(
+        events,
+        world.authenticator,
+        "authentication",
+        {"verdict": "genuine", "method": "visual inspection"},
+    )
     events = world.then(events, world.bob, "stolen", {"reference": "case 2026-118"})
     stolen = world.verify(world.bundle(events))
     assert stolen.outcome is Outcome.WARNINGS
@@ -69,7 +86,7 @@ def test_repairs_authentication_theft_recovery_and_end_of_life(world: World) -> 
     report = world.verify(world.bundle(events))
     assert report.outcome is Outcome.WARNINGS, report.failures
     assert report.flags == {"end_of_life"}
-    assert "Atelier Repair (repairer of Maison Example)" == report.history[3].actor
+    assert report.history[3].actor == "Atelier Repair (repairer of Maison Example)"
     assert report.history[-1].summary == "End of life: recycled"
 
 
@@ -89,8 +106,9 @@ def test_owner_declared_repair_is_independent(world: World) -> None:
 
 
 def test_failed_authentication_is_a_warning(world: World) -> None:
-    events = world.then(world.sold(), world.authenticator, "authentication",
-                        {"verdict": "not_genuine"})
+    events = world.then(
+        world.sold(), world.authenticator, "authentication", {"verdict": "not_genuine"}
+    )
     report = world.verify(world.bundle(events))
     assert report.outcome is Outcome.WARNINGS
     assert "authentication_not_genuine" in report.flags
@@ -98,8 +116,9 @@ def test_failed_authentication_is_a_warning(world: World) -> None:
 
 def test_a_brand_root_may_sign_any_brand_event(world: World) -> None:
     events = world.issue(signer=world.brand)
-    events = world.then(events, world.brand, "sale",
-                        {"owner": world.alice.kid.hex(), "channel": "online"})
+    events = world.then(
+        events, world.brand, "sale", {"owner": world.alice.kid.hex(), "channel": "online"}
+    )
     report = world.verify(world.bundle(events))
     assert report.outcome is Outcome.VALID, report.failures
     assert report.history[0].actor == "Maison Example (brand)"
@@ -110,8 +129,7 @@ def test_gtin_and_serial_alone_make_a_valid_passport(world: World) -> None:
     report = world.verify(world.bundle(events))
     assert report.outcome is Outcome.VALID
     assert report.owner is None
-    assert pp.schema.missing_product_fields({"gtin": GTIN, "serial": "7"})[:2] == (
-        "brand", "model")
+    assert pp.schema.missing_product_fields({"gtin": GTIN, "serial": "7"})[:2] == ("brand", "model")
 
 
 def test_missing_owner_key_warns_that_ownership_cannot_be_proven(world: World) -> None:
@@ -124,10 +142,11 @@ def test_missing_owner_key_warns_that_ownership_cannot_be_proven(world: World) -
 
 def test_report_to_dict_is_json_ready(world: World) -> None:
     import json
+
     report = world.verify(world.bundle(world.sold()))
     view = json.loads(json.dumps(report.to_dict()))
     assert view["outcome"] == "valid"
     assert view["owner"] == world.bob.kid.hex()
     assert view["history"][0]["when"] == "2026-01-01T00:00:00Z"
-    assert T0 == view["history"][0]["time"]
+    assert view["history"][0]["time"] == T0
     assert view["history"][2]["time"] - view["history"][1]["time"] == DAY

@@ -17,10 +17,16 @@ W = World()
 SOLD = W.sold()
 BUNDLE = pp.bundle_to_bytes(W.bundle(SOLD))
 
-serials = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-./_",
-                  min_size=1, max_size=20)
-labels = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=0x2FFF,
-                                        exclude_categories=("Cs", "Cc")), min_size=1, max_size=40)
+serials = st.text(
+    alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-./_",
+    min_size=1,
+    max_size=20,
+)
+labels = st.text(
+    alphabet=st.characters(min_codepoint=32, max_codepoint=0x2FFF, exclude_categories=("Cs", "Cc")),
+    min_size=1,
+    max_size=40,
+)
 
 
 @given(serials, labels, st.integers(0, 100), st.integers(0, 2**33))
@@ -53,8 +59,13 @@ def test_any_mutation_of_a_signed_event_is_rejected(data: st.DataObject) -> None
     except pp.DecodeError:
         return
     key = W.trust.root(mutated.signer)
-    signer = key.key if key else {k.kid: k.public_key for k in
-                                  (W.factory, W.boutique, W.alice, W.bob)}.get(mutated.signer)
+    signer = (
+        key.key
+        if key
+        else {k.kid: k.public_key for k in (W.factory, W.boutique, W.alice, W.bob)}.get(
+            mutated.signer
+        )
+    )
     if signer is None:
         return  # the kid itself was changed: no key to check against, so nothing verifies
     try:
@@ -76,7 +87,7 @@ ORIGINAL = pp.verify(BUNDLE, W.trust, now=T0 + 10 * DAY)
 @given(st.integers(0, len(BUNDLE) - 1), st.binary(min_size=1, max_size=8))
 def test_garbage_in_a_bundle_never_passes_for_valid(position: int, garbage: bytes) -> None:
     """Invalid, or (a certificate made unrecognisable and so ignored) the same story, warned."""
-    data = BUNDLE[:position] + garbage + BUNDLE[position + len(garbage):]
+    data = BUNDLE[:position] + garbage + BUNDLE[position + len(garbage) :]
     if data == BUNDLE:
         return
     report = pp.verify(data, W.trust, now=T0 + 10 * DAY)
@@ -84,7 +95,10 @@ def test_garbage_in_a_bundle_never_passes_for_valid(position: int, garbage: byte
         assert report.outcome is Outcome.WARNINGS
         assert [w.name for w in report.warnings] == ["certificates"]
         assert (report.history, report.owner, report.pid) == (
-            ORIGINAL.history, ORIGINAL.owner, ORIGINAL.pid)
+            ORIGINAL.history,
+            ORIGINAL.owner,
+            ORIGINAL.pid,
+        )
 
 
 def test_cose_records_are_signed_over_their_exact_protected_bytes() -> None:

@@ -8,17 +8,34 @@ import sys
 from pathlib import Path
 
 PASSPORT = Path(__file__).resolve().parents[1] / "passport"
-FORBIDDEN_MODULES = {"sqlite3", "sqlite_utils", "click", "socket", "urllib", "http", "os",
-                     "pathlib", "shutil", "subprocess", "time", "ledger", "cli", "random"}
+FORBIDDEN_MODULES = {
+    "sqlite3",
+    "sqlite_utils",
+    "click",
+    "socket",
+    "urllib",
+    "http",
+    "os",
+    "pathlib",
+    "shutil",
+    "subprocess",
+    "time",
+    "ledger",
+    "cli",
+    "random",
+}
 FORBIDDEN_CALLS = {"open", "now", "utcnow", "today", "time", "print", "input"}
 
 
 def test_importing_passport_loads_no_storage_or_cli_module() -> None:
-    code = ("import sys, passport; "
-            "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in "
-            "{'sqlite3','sqlite_utils','click','ledger','cli','qrcode'})))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True)
+    code = (
+        "import sys, passport; "
+        "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "{'sqlite3','sqlite_utils','click','ledger','cli','qrcode'})))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == ""
 
 
@@ -32,8 +49,9 @@ def test_passport_sources_import_and_call_nothing_impure() -> None:
                 names = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 names = [node.module]
-            problems += [f"{path.name}: imports {n}" for n in names
-                         if n.split(".")[0] in FORBIDDEN_MODULES]
+            problems += [
+                f"{path.name}: imports {n}" for n in names if n.split(".")[0] in FORBIDDEN_MODULES
+            ]
             if isinstance(node, ast.Call):
                 func = node.func
                 name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")

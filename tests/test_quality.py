@@ -24,13 +24,14 @@ def _tool(name: str) -> str:
 
 
 def test_ruff_lint() -> None:
-    result = _run(_tool("ruff"), "check", "passport", "ledger", "cli", "schemas", "examples")
+    result = _run(_tool("ruff"), "check", "passport", "ledger", "cli", "schemas", "examples", "tests")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_ruff_format() -> None:
-    result = _run(_tool("ruff"), "format", "--check", "passport", "ledger", "cli", "schemas",
-                  "examples")
+    result = _run(
+        _tool("ruff"), "format", "--check", "passport", "ledger", "cli", "schemas", "examples"
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -31,8 +31,9 @@ def test_ci_runs_the_readme_test_command() -> None:
 def test_the_main_job_runs() -> None:
     demo = _quick_start()[0]
     script = demo.split("&&")[-1].strip().split()[-1]
-    result = subprocess.run([sys.executable, str(ROOT / script)], capture_output=True,
-                            text=True, check=False, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / script)], capture_output=True, text=True, check=False, cwd=ROOT
+    )
     assert result.returncode == 0, result.stderr
     assert ": valid" in result.stdout
     assert "Forged resale by a former owner: invalid" in result.stdout

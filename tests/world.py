@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import passport as pp
-from passport import cbor, cose
-from passport import gs1
+from passport import cbor, cose, gs1
 
 T0 = 1_767_225_600  # 2026-01-01T00:00:00Z
 DAY = 86_400
@@ -37,8 +36,8 @@ PRODUCT: dict[str, Any] = {
     "brand": "Maison Example",
     "model": "Sac 25",
     "materials": [
-        {"name": "calf leather", "share": 85, "origin": "FR"},
-        {"name": "brass", "share": 15, "origin": "IT"},
+        {"material": "calf leather", "share": 85, "origin": "FR"},
+        {"material": "brass", "share": 15, "origin": "IT"},
     ],
     "made_in": "IT",
     "site": "Atelier Firenze",
@@ -64,71 +63,150 @@ class World:
     rival_factory: pp.SigningKey = field(default_factory=lambda: key("rival-factory"))
 
     def __post_init__(self) -> None:
-        self.trust = pp.TrustStore.of([
-            pp.TrustedRoot("Maison Example", self.brand.public_key, ("3614270",)),
-            pp.TrustedRoot("Rival", self.rival.public_key, ("4000000",)),
-        ])
+        self.trust = pp.TrustStore.of(
+            [
+                pp.TrustedRoot("Maison Example", self.brand.public_key, ("3614270",)),
+                pp.TrustedRoot("Rival", self.rival.public_key, ("4000000",)),
+            ]
+        )
         window = {"nbf": T0 - YEAR, "exp": T0 + 5 * YEAR}
         self.certs = {
-            "factory": pp.delegate(self.brand, self.factory.public_key, name="Atelier Firenze",
-                                   role="factory", **window),
-            "boutique": pp.delegate(self.brand, self.boutique.public_key, name="Boutique Paris",
-                                    role="retailer", types=["sale", "stolen"], **window),
-            "outlet": pp.delegate(self.brand, self.outlet.public_key, name="Outlet Lyon",
-                                  role="outlet", **window),
-            "repairer": pp.delegate(self.brand, self.repairer.public_key, name="Atelier Repair",
-                                    role="repairer", **window),
-            "authenticator": pp.delegate(self.brand, self.authenticator.public_key,
-                                         name="Authentic Lab", role="authenticator", **window),
-            "rival_factory": pp.delegate(self.rival, self.rival_factory.public_key,
-                                         name="Rival Works", role="factory", **window),
+            "factory": pp.delegate(
+                self.brand,
+                self.factory.public_key,
+                name="Atelier Firenze",
+                role="factory",
+                **window,
+            ),
+            "boutique": pp.delegate(
+                self.brand,
+                self.boutique.public_key,
+                name="Boutique Paris",
+                role="retailer",
+                types=["sale", "stolen"],
+                **window,
+            ),
+            "outlet": pp.delegate(
+                self.brand, self.outlet.public_key, name="Outlet Lyon", role="outlet", **window
+            ),
+            "repairer": pp.delegate(
+                self.brand,
+                self.repairer.public_key,
+                name="Atelier Repair",
+                role="repairer",
+                **window,
+            ),
+            "authenticator": pp.delegate(
+                self.brand,
+                self.authenticator.public_key,
+                name="Authentic Lab",
+                role="authenticator",
+                **window,
+            ),
+            "rival_factory": pp.delegate(
+                self.rival,
+                self.rival_factory.public_key,
+                name="Rival Works",
+                role="factory",
+                **window,
+            ),
         }
 
-    def issue(self, data: dict[str, Any] | None = None, *, signer: pp.SigningKey | None = None,
-              time: int = T0) -> list[pp.Event]:
+    def issue(
+        self,
+        data: dict[str, Any] | None = None,
+        *,
+        signer: pp.SigningKey | None = None,
+        time: int = T0,
+    ) -> list[pp.Event]:
         return [pp.issue(signer or self.factory, data or PRODUCT, time=time)]
 
-    def then(self, events: list[pp.Event], signer: pp.SigningKey, type: str,
-             data: dict[str, Any] | None = None, *, dt: int = DAY) -> list[pp.Event]:
-        event = pp.sign_event(signer, type, data or {}, time=events[-1].time + dt,
-                              after=events[-1])
+    def then(
+        self,
+        events: list[pp.Event],
+        signer: pp.SigningKey,
+        type: str,
+        data: dict[str, Any] | None = None,
+        *,
+        dt: int = DAY,
+    ) -> list[pp.Event]:
+        event = pp.sign_event(signer, type, data or {}, time=events[-1].time + dt, after=events[-1])
         return [*events, event]
 
     def sold(self) -> list[pp.Event]:
         """Made, sold in the boutique to Alice, resold by Alice to Bob."""
         events = self.issue()
-        events = self.then(events, self.boutique, "sale",
-                           {"owner": self.alice.kid.hex(), "channel": "boutique"})
+        events = self.then(
+            events, self.boutique, "sale", {"owner": self.alice.kid.hex(), "channel": "boutique"}
+        )
         return self.then(events, self.alice, "resale", {"to": self.bob.kid.hex()})
 
-    def bundle(self, events: list[pp.Event], *, certs: list[str] | None = None,
-               owners: list[pp.SigningKey] | None = None,
-               revocations: tuple[pp.RevocationList, ...] = ()) -> pp.Bundle:
+    def bundle(
+        self,
+        events: list[pp.Event],
+        *,
+        certs: list[str] | None = None,
+        owners: list[pp.SigningKey] | None = None,
+        revocations: tuple[pp.RevocationList, ...] = (),
+    ) -> pp.Bundle:
         chosen = self.certs.values() if certs is None else [self.certs[c] for c in certs]
         named = {e.signer for e in events} | {
-            bytes.fromhex(e.data[f]) for e in events for f in ("owner", "to") if f in e.data}
+            bytes.fromhex(e.data[f]) for e in events for f in ("owner", "to") if f in e.data
+        }
         people = owners if owners is not None else [self.alice, self.bob, self.carol]
         keys = tuple(k.public_key.raw for k in people if k.kid in named)
         return pp.Bundle(tuple(events), tuple(chosen), keys, revocations)
 
-    def verify(self, bundle: pp.Bundle | bytes, *, now: int | None = None,
-               **kwargs: Any) -> pp.Report:
+    def verify(
+        self, bundle: pp.Bundle | bytes, *, now: int | None = None, **kwargs: Any
+    ) -> pp.Report:
         if isinstance(bundle, pp.Bundle):
             now = now if now is not None else bundle.events[-1].time + DAY
             bundle = pp.bundle_to_bytes(bundle)
         return pp.verify(bundle, self.trust, now=now if now is not None else T0 + YEAR, **kwargs)
 
 
-def forge(signer: pp.SigningKey, *, seq: int, type: str, time: int, data: dict[str, Any],
-          pid: bytes | None = None, prev: bytes | None = None) -> bytes:
+def forge(
+    signer: pp.SigningKey,
+    *,
+    seq: int,
+    type: str,
+    time: int,
+    data: dict[str, Any],
+    pid: bytes | None = None,
+    prev: bytes | None = None,
+) -> bytes:
     """A correctly signed event record with whatever payload fields, bypassing every check."""
-    payload = cbor.encode({k: v for k, v in {
-        "v": 1, "seq": seq, "type": type, "time": time, "data": data, "pid": pid, "prev": prev,
-    }.items() if v is not None})
+    payload = cbor.encode(
+        {
+            k: v
+            for k, v in {
+                "v": 1,
+                "seq": seq,
+                "type": type,
+                "time": time,
+                "data": data,
+                "pid": pid,
+                "prev": prev,
+            }.items()
+            if v is not None
+        }
+    )
     return cose.sign(signer, cose.CT_EVENT, payload).raw
 
 
-def raw_bundle(events: list[bytes], certs: list[bytes] | None = None,
-               keys: list[bytes] | None = None, revocations: list[bytes] | None = None) -> bytes:
-    return cbor.encode({"v": 1, "events": events, "certs": certs or [], "keys": keys or [],
-                        "revocations": revocations or []})
+def raw_bundle(
+    events: list[bytes],
+    certs: list[bytes] | None = None,
+    keys: list[bytes] | None = None,
+    revocations: list[bytes] | None = None,
+) -> bytes:
+    return cbor.encode(
+        {
+            "v": 1,
+            "events": events,
+            "certs": certs or [],
+            "keys": keys or [],
+            "revocations": revocations or [],
+        }
+    )

@@ -1,0 +1,35 @@
+"""Golden vectors: rebuilt from fixed keys and compared byte for byte, then verified."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import passport as pp
+from tests.vectors import generate
+
+HERE = Path(generate.__file__).resolve().parent
+EXPECTED = json.loads((HERE / "expected.json").read_text())
+BUILT = generate.build()
+
+
+@pytest.mark.parametrize("name", sorted(BUILT))
+def test_vector_is_reproduced_byte_for_byte(name: str) -> None:
+    assert (HERE / f"{name}.dpp").read_bytes() == BUILT[name][0], (
+        "format drift: rerun python -m tests.vectors.generate only for a deliberate change"
+    )
+
+
+def test_trust_store_file_is_reproduced() -> None:
+    assert (HERE / "trust.json").read_text() == generate.trust_store()
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED["vectors"]))
+def test_vector_verifies_as_expected(name: str) -> None:
+    trust = pp.TrustStore.from_json((HERE / "trust.json").read_text())
+    report = pp.verify((HERE / f"{name}.dpp").read_bytes(), trust, now=EXPECTED["now"])
+    expected = EXPECTED["vectors"][name]
+    assert str(report.outcome) == expected["outcome"]
+    assert (report.failures[0].name if report.failures else None) == expected["fails"]
