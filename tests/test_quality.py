@@ -23,15 +23,16 @@ def _tool(name: str) -> str:
     return found
 
 
+SOURCES = ("passport", "ledger", "cli", "schemas", "examples", "tests")
+
+
 def test_ruff_lint() -> None:
-    result = _run(_tool("ruff"), "check", "passport", "ledger", "cli", "schemas", "examples", "tests")
+    result = _run(_tool("ruff"), "check", *SOURCES)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_ruff_format() -> None:
-    result = _run(
-        _tool("ruff"), "format", "--check", "passport", "ledger", "cli", "schemas", "examples"
-    )
+    result = _run(_tool("ruff"), "format", "--check", *SOURCES)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
