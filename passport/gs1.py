@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Final
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from .errors import SchemaError
 
@@ -48,3 +50,61 @@ def check_serial(serial: str) -> str:
 def prefix_covers(prefix: str, gtin14: str) -> bool:
     """Whether a GS1 company prefix covers a GTIN-14 (matched after the indicator digit)."""
     return gtin14[1 : 1 + len(prefix)] == prefix
+
+
+@dataclass(frozen=True)
+class DigitalLink:
+    """What a GS1 Digital Link URI names: GTIN-14, serial, and the passport id if it carries one."""
+
+    gtin: str
+    serial: str
+    pid: bytes | None = None
+
+
+MAX_URI_LENGTH: Final = 2048
+
+
+def digital_link(resolver: str, gtin: str, serial: str, pid: bytes | None = None) -> str:
+    """The GS1 Digital Link URI ``https://<resolver>/01/<GTIN-14>/21/<serial>[?pid=<hex>]``.
+
+    Raises:
+        SchemaError: an invalid GTIN or serial.
+    """
+    base = resolver if "://" in resolver else f"https://{resolver}"
+    path = f"/01/{normalize_gtin(gtin)}/21/{quote(check_serial(serial), safe='')}"
+    query = f"?pid={pid.hex()}" if pid is not None else ""
+    return base.rstrip("/") + path + query
+
+
+def parse_digital_link(uri: str) -> DigitalLink:
+    """Read GTIN, serial and optional passport id from a GS1 Digital Link URI.
+
+    Accepts any resolver host and path prefix, 8-14 digit GTINs (normalised to 14 digits),
+    and a percent-encoded serial.
+
+    Raises:
+        SchemaError: not an http(s) URI with ``/01/<gtin>/21/<serial>``, or a bad part.
+    """
+    if not isinstance(uri, str) or len(uri) > MAX_URI_LENGTH:
+        raise SchemaError(f"a Digital Link URI is text of at most {MAX_URI_LENGTH} characters")
+    parts = urlsplit(uri)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SchemaError(f"not an http(s) URI: {uri[:80]!r}")
+    segments = parts.path.split("/")
+    try:
+        at = segments.index("01")
+        gtin, ai, serial = segments[at + 1], segments[at + 2], segments[at + 3]
+    except (ValueError, IndexError):
+        raise SchemaError("a Digital Link names /01/<GTIN>/21/<serial>") from None
+    if ai != "21":
+        raise SchemaError("a Digital Link names /01/<GTIN>/21/<serial>")
+    pid = None
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if key == "pid":
+            if len(value) != 64 or value != value.lower():
+                raise SchemaError("pid in a Digital Link is 64 lowercase hex digits")
+            try:
+                pid = bytes.fromhex(value)
+            except ValueError:
+                raise SchemaError("pid in a Digital Link is 64 lowercase hex digits") from None
+    return DigitalLink(normalize_gtin(gtin), check_serial(unquote(serial, errors="strict")), pid)

@@ -13,7 +13,7 @@ FORBIDDEN_MODULES = {
     "sqlite_utils",
     "click",
     "socket",
-    "urllib",
+    "urllib.request",
     "http",
     "os",
     "pathlib",
@@ -50,7 +50,9 @@ def test_passport_sources_import_and_call_nothing_impure() -> None:
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 names = [node.module]
             problems += [
-                f"{path.name}: imports {n}" for n in names if n.split(".")[0] in FORBIDDEN_MODULES
+                f"{path.name}: imports {n}"
+                for n in names
+                if any(n == m or n.startswith(m + ".") for m in FORBIDDEN_MODULES)
             ]
             if isinstance(node, ast.Call):
                 func = node.func
