@@ -1,1 +1,37 @@
 """The ledger: SQLite storage, key store, import and export of bundles (built on ``passport``)."""
+
+from .bulk import IssueSummary, issue_many
+from .check import CheckReport, Problem, check_ledger
+from .errors import (
+    AmbiguousError,
+    BusyError,
+    CloneError,
+    ForkError,
+    KeyStoreError,
+    MovedOnError,
+    NotFoundError,
+)
+from .keystore import KeyInfo, KeyRole, KeyStore
+from .store import ImportResult, Ledger, PassportRow, system_clock
+
+__all__ = [
+    "AmbiguousError",
+    "BusyError",
+    "CheckReport",
+    "CloneError",
+    "ForkError",
+    "ImportResult",
+    "IssueSummary",
+    "KeyInfo",
+    "KeyRole",
+    "KeyStore",
+    "KeyStoreError",
+    "Ledger",
+    "MovedOnError",
+    "NotFoundError",
+    "PassportRow",
+    "Problem",
+    "check_ledger",
+    "issue_many",
+    "system_clock",
+]

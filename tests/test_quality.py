@@ -36,6 +36,6 @@ def test_ruff_format() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_mypy_strict_on_passport() -> None:
-    result = _run(sys.executable, "-m", "mypy", "--strict", "passport")
+def test_mypy_strict_on_passport_and_ledger() -> None:
+    result = _run(sys.executable, "-m", "mypy", "--strict", "passport", "ledger")
     assert result.returncode == 0, result.stdout + result.stderr

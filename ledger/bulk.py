@@ -1,0 +1,130 @@
+"""Bulk issuance: thousands of passports from one call, committed in whole batches.
+
+Each item is signed, checked against its schema and against the signer's authority (a trusted
+brand root, or a factory certificate valid at that time, covering the GTIN's brand prefix),
+then stored with its batch in one transaction. A refused item is named with its reason while
+the rest are issued. Killed at any moment, the ledger holds whole batches only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any, Final
+
+import passport as pp
+from passport import wire
+from passport.keyring import Keyring
+from passport.rules import Walker
+
+from . import db as _db
+from .store import Ledger, insert_events
+
+DEFAULT_BATCH: Final = 1000
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class IssueSummary:
+    """What a bulk issuance did: (item index, passport id) issued, (item index, reason) refused."""
+
+    issued: tuple[tuple[int, bytes], ...]
+    refused: tuple[tuple[int, str], ...]
+
+
+def issue_many(
+    ledger: Ledger,
+    signer: pp.SigningKey,
+    items: Iterable[Mapping[str, Any]],
+    *,
+    time: int | None = None,
+    batch_size: int = DEFAULT_BATCH,
+    progress: Progress | None = None,
+) -> IssueSummary:
+    """Issue one passport per item of production data, in batches of ``batch_size``.
+
+    ``progress`` is called with the number of items handled after each batch.
+
+    Raises:
+        BusyError: another writer held the ledger too long (the batches before stay stored).
+    """
+    if batch_size < 1:
+        raise pp.SchemaError("batch size must be at least 1")
+    keyring = _keyring(ledger, signer)
+    issued: list[tuple[int, bytes]] = []
+    refused: list[tuple[int, str]] = []
+    numbered = enumerate(items)
+    done = 0
+    while batch := list(islice(numbered, batch_size)):
+        at = ledger.clock() if time is None else time
+        events = _prepare(signer, batch, at, keyring, refused)
+        _store(ledger, events, issued, refused)
+        done += len(batch)
+        if progress is not None:
+            progress(done)
+    refused.sort()
+    return IssueSummary(tuple(issued), tuple(refused))
+
+
+def _keyring(ledger: Ledger, signer: pp.SigningKey) -> Keyring:
+    keyring = Keyring(ledger.trust())
+    rows = ledger.db.execute("SELECT cose FROM certs WHERE subject = ?", [signer.kid])
+    keyring.add_certificates(wire.parse_certificate(raw) for (raw,) in rows)
+    keyring.add_revocations((), ledger.revocations())
+    return keyring
+
+
+def _prepare(
+    signer: pp.SigningKey,
+    batch: list[tuple[int, Mapping[str, Any]]],
+    at: int,
+    keyring: Keyring,
+    refused: list[tuple[int, str]],
+) -> dict[tuple[str, str, str], tuple[int, pp.Event]]:
+    """Sign and check each item; keyed by (brand, GTIN, serial) so duplicates are caught."""
+    ready: dict[tuple[str, str, str], tuple[int, pp.Event]] = {}
+    for index, data in batch:
+        try:
+            if not isinstance(data, Mapping):
+                raise pp.SchemaError("an item is a map of production data")
+            event = pp.issue(signer, data, time=at)
+            walker = Walker(keyring)
+            walker.apply(event)  # the signer's authority and the brand's GS1 prefixes
+        except pp.DppError as exc:
+            refused.append((index, str(exc)))
+            continue
+        identifier = (str(walker.state.brand), event.data["gtin"], event.data["serial"])
+        if identifier in ready:
+            refused.append((index, f"same GTIN and serial as item {ready[identifier][0]}"))
+            continue
+        ready[identifier] = (index, event)
+    return ready
+
+
+def _store(
+    ledger: Ledger,
+    ready: dict[tuple[str, str, str], tuple[int, pp.Event]],
+    issued: list[tuple[int, bytes]],
+    refused: list[tuple[int, str]],
+) -> None:
+    with _db.write(ledger.db):
+        for identifier in list(ready):
+            row = ledger.db.execute(
+                "SELECT pid FROM passports WHERE brand = ? AND gtin = ? AND serial = ?",
+                list(identifier),
+            ).fetchone()
+            if row is not None:
+                index, _ = ready.pop(identifier)
+                refused.append((index, f"already issued as passport {bytes(row[0]).hex()}"))
+        events = [event for _, event in ready.values()]
+        ledger.db.conn.executemany(
+            "INSERT INTO passports (pid, brand, gtin, serial, head, length) "
+            "VALUES (?, ?, ?, ?, ?, 1)",
+            [
+                (e.pid, brand, gtin, serial, e.hash)
+                for (brand, gtin, serial), (_, e) in ready.items()
+            ],
+        )
+        insert_events(ledger.db, events)
+    issued.extend((index, event.pid) for index, event in ready.values())

@@ -1,0 +1,33 @@
+"""Errors the ledger adds to the project's hierarchy (all rooted in :class:`passport.DppError`)."""
+
+from __future__ import annotations
+
+from passport.errors import ConflictError, DppError, StorageError
+
+
+class NotFoundError(DppError):
+    """No passport (or key, or record) matches what was asked for."""
+
+
+class AmbiguousError(DppError):
+    """A prefix or identifier matches more than one passport."""
+
+
+class MovedOnError(ConflictError):
+    """The passport's head changed since the event was prepared: re-read it and retry."""
+
+
+class ForkError(ConflictError):
+    """Two validly signed events at one (passport, seq): only the evidence was stored."""
+
+
+class CloneError(ConflictError):
+    """Another passport already exists for this GS1 identifier: only the evidence was stored."""
+
+
+class BusyError(StorageError):
+    """Another process held the ledger for longer than the busy timeout: retry."""
+
+
+class KeyStoreError(DppError):
+    """A key file is missing, unreadable, unsafe, or its passphrase is wrong."""

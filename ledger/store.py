@@ -1,0 +1,508 @@
+"""The ledger: one SQLite file holding passports, their events, and what verifies them.
+
+Everything that enters is verified by ``passport`` first, against this ledger's trust roots
+and newest revocation lists; nothing unverified is ever written, and a refused operation
+leaves the file as it was (a fork or clone stores its evidence and nothing else).
+"""
+
+from __future__ import annotations
+
+import json
+import time as _time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlite_utils
+
+import passport as pp
+from passport import gs1, wire
+from passport.certs import Certificate, RevocationList
+from passport.events import Event, EventType
+from passport.evidence import ConflictKind, Evidence
+from passport.keyring import Keyring
+from passport.trust import TrustedRoot, TrustStore
+
+from . import db as _db
+from .errors import AmbiguousError, CloneError, ForkError, MovedOnError, NotFoundError
+
+Clock = Callable[[], int]
+MIN_PREFIX = 8
+
+
+def system_clock() -> int:
+    """The current Unix time in whole seconds."""
+    return int(_time.time())
+
+
+@dataclass(frozen=True)
+class PassportRow:
+    """What the ledger indexes about one passport."""
+
+    pid: bytes
+    brand: str
+    gtin: str
+    serial: str
+    head: bytes
+    length: int
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import stored: the passport and how many events were new (0: nothing changed)."""
+
+    pid: bytes
+    new_events: int
+    report: pp.Report
+
+
+class Ledger:
+    """A passport ledger in one SQLite file. Use :meth:`create` or :meth:`open`."""
+
+    def __init__(self, database: sqlite_utils.Database, path: Path, clock: Clock) -> None:
+        self.db = database
+        self.path = path
+        self.clock = clock
+
+    @classmethod
+    def create(cls, path: Path | str, *, clock: Clock = system_clock) -> Ledger:
+        """Create a new ledger file (or open an existing one) at ``path``."""
+        path = Path(path)
+        return cls(_db.connect(path, create=True), path, clock)
+
+    @classmethod
+    def open(
+        cls, path: Path | str, *, clock: Clock = system_clock, timeout: float = _db.BUSY_TIMEOUT_S
+    ) -> Ledger:
+        """Open an existing ledger file.
+
+        Raises:
+            StorageError: there is no ledger at ``path``.
+        """
+        path = Path(path)
+        return cls(_db.connect(path, timeout=timeout), path, clock)
+
+    def close(self) -> None:
+        """Close the file (SQLite checkpoints the WAL when the last connection closes)."""
+        self.db.conn.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- trust roots -------------------------------------------------------------------------
+
+    def add_root(self, brand: str, key: pp.PublicKey, prefixes: Sequence[str]) -> None:
+        """Trust ``key`` as a brand root for the GS1 company ``prefixes``.
+
+        Raises:
+            TrustError: the entry is not a valid trust store entry.
+        """
+        entry = TrustedRoot(brand, key, tuple(prefixes))
+        TrustStore.from_json(TrustStore((entry,)).to_json())  # the schema checks the entry
+        with _db.write(self.db):
+            self.db.execute(
+                "INSERT OR REPLACE INTO roots (kid, brand, key, prefixes) VALUES (?, ?, ?, ?)",
+                [key.kid, brand, key.raw, json.dumps(list(prefixes))],
+            )
+
+    def add_trust_store(self, store: TrustStore) -> int:
+        """Trust every root of ``store``; return how many were new."""
+        before = len(self.trust())
+        for root in store.roots:
+            self.add_root(root.brand, root.key, root.gs1_prefixes)
+        return len(self.trust()) - before
+
+    def remove_root(self, kid: bytes) -> None:
+        """Stop trusting the root with key id ``kid``.
+
+        Raises:
+            NotFoundError: no such root.
+        """
+        with _db.write(self.db):
+            if self.db.execute("DELETE FROM roots WHERE kid = ?", [kid]).rowcount == 0:
+                raise NotFoundError(f"no trusted root with key id {kid.hex()[:16]}…")
+
+    def trust(self) -> TrustStore:
+        """The ledger's trust store."""
+        rows = self.db.execute("SELECT brand, key, prefixes FROM roots ORDER BY brand, kid")
+        return TrustStore(
+            tuple(
+                TrustedRoot(brand, pp.PublicKey.from_bytes(key), tuple(json.loads(prefixes)))
+                for brand, key, prefixes in rows
+            )
+        )
+
+    # -- certificates, revocation lists, keys ------------------------------------------------
+
+    def add_certificate(self, cert: Certificate) -> bool:
+        """Store a delegation certificate once it verifies against a trusted root.
+
+        Returns whether it was new.
+
+        Raises:
+            AuthorityError: not signed by a trusted root.
+            SignatureError, InvalidKeyError: a bad signature or subject key.
+        """
+        keyring = Keyring(self.trust())
+        if keyring.add_certificates([cert]):
+            raise pp.AuthorityError(f"certificate '{cert.name}' is not signed by a trusted root")
+        with _db.write(self.db):
+            return self._insert_certs([cert]) > 0
+
+    def add_revocations(self, revocations: RevocationList) -> None:
+        """Store a revocation list, which must be newer than the issuer's stored one.
+
+        Raises:
+            AuthorityError: not from a trusted root, or not newer than the stored list.
+            SignatureError: a bad signature.
+        """
+        Keyring(self.trust()).add_revocations([revocations])
+        with _db.write(self.db):
+            current = self.db.execute(
+                "SELECT max(number) FROM revocations WHERE issuer = ?", [revocations.issuer]
+            ).fetchone()[0]
+            if current is not None and revocations.number <= current:
+                raise pp.AuthorityError(
+                    f"revocation list {revocations.number} is not newer "
+                    f"than the stored list {current}"
+                )
+            self._insert_revocations([revocations])
+
+    def revocations(self) -> tuple[RevocationList, ...]:
+        """The newest stored revocation list of each issuer."""
+        rows = self.db.execute(
+            "SELECT cose FROM revocations r WHERE number = "
+            "(SELECT max(number) FROM revocations WHERE issuer = r.issuer)"
+        )
+        return tuple(wire.parse_revocations(row[0]) for row in rows)
+
+    def add_key(self, key: pp.PublicKey) -> None:
+        """Store a public key (an owner's) so bundles can carry it."""
+        with _db.write(self.db):
+            self._insert_keys([key.raw])
+
+    # -- lookup ------------------------------------------------------------------------------
+
+    def resolve(self, reference: str) -> bytes:
+        """The passport id named by a pid, a unique hex prefix (8+ digits), or a Digital Link.
+
+        Raises:
+            NotFoundError: nothing matches. AmbiguousError: a prefix matches several.
+            SchemaError: a malformed Digital Link.
+        """
+        reference = reference.strip()
+        if "://" in reference:
+            link = gs1.parse_digital_link(reference)
+            if link.pid is not None:
+                self.passport(link.pid)
+                return link.pid
+            return self.find(link.gtin, link.serial)
+        text = reference.lower()
+        if (
+            len(text) < MIN_PREFIX
+            or len(text) > 64
+            or any(c not in "0123456789abcdef" for c in text)
+        ):
+            raise NotFoundError(
+                f"{reference[:80]!r} is not a passport id, a prefix of at least "
+                f"{MIN_PREFIX} hex digits, or a Digital Link URI"
+            )
+        if len(text) == 64:
+            pid = bytes.fromhex(text)
+            self.passport(pid)
+            return pid
+        low = bytes.fromhex(text.ljust(64, "0"))
+        high = bytes.fromhex(text.ljust(64, "f"))
+        rows = self.db.execute(
+            "SELECT pid FROM passports WHERE pid BETWEEN ? AND ? LIMIT 2", [low, high]
+        ).fetchall()
+        if not rows:
+            raise NotFoundError(f"no passport id starts with {text}")
+        if len(rows) > 1:
+            raise AmbiguousError(f"more than one passport id starts with {text}: give more digits")
+        return bytes(rows[0][0])
+
+    def find(self, gtin: str, serial: str, brand: str | None = None) -> bytes:
+        """The passport id of the item with this GTIN and serial (and brand, if several).
+
+        Raises:
+            NotFoundError, AmbiguousError, SchemaError.
+        """
+        query = "SELECT pid FROM passports WHERE gtin = ? AND serial = ?"
+        params = [gs1.normalize_gtin(gtin), serial]
+        if brand is not None:
+            query, params = query + " AND brand = ?", [*params, brand]
+        rows = self.db.execute(query + " LIMIT 2", params).fetchall()
+        if not rows:
+            raise NotFoundError(f"no passport for GTIN {gtin} serial {serial}")
+        if len(rows) > 1:
+            raise AmbiguousError(f"several brands issued GTIN {gtin} serial {serial}: name one")
+        return bytes(rows[0][0])
+
+    def passport(self, pid: bytes) -> PassportRow:
+        """The index row of passport ``pid``.
+
+        Raises:
+            NotFoundError: no such passport.
+        """
+        row = self.db.execute(
+            "SELECT pid, brand, gtin, serial, head, length FROM passports WHERE pid = ?", [pid]
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"no passport {pid.hex()[:16]}… in this ledger")
+        return PassportRow(*row)
+
+    def passports(self) -> Iterable[PassportRow]:
+        """Every passport, in storage order."""
+        for row in self.db.execute(
+            "SELECT pid, brand, gtin, serial, head, length FROM passports ORDER BY rowid"
+        ):
+            yield PassportRow(*row)
+
+    def chain(self, pid: bytes) -> tuple[Event, ...]:
+        """The stored events of passport ``pid``, in chain order."""
+        rows = self.db.execute("SELECT cose FROM events WHERE pid = ? ORDER BY seq", [pid])
+        return tuple(wire.parse_event(row[0]) for row in rows)
+
+    def counts(self) -> dict[str, int]:
+        """How many rows each table holds."""
+        return {
+            t: self.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # noqa: S608
+            for t in ("passports", "events", "certs", "keys", "revocations", "roots", "evidence")
+        }
+
+    # -- export ------------------------------------------------------------------------------
+
+    def bundle(self, pid: bytes) -> pp.Bundle:
+        """Everything needed to verify passport ``pid`` offline.
+
+        Raises:
+            NotFoundError: no such passport.
+        """
+        with _db.read(self.db):
+            row = self.passport(pid)
+            return self._assemble(self.chain(pid), brand=row.brand)
+
+    def export(self, pid: bytes) -> bytes:
+        """Passport ``pid`` as bundle bytes (``.dpp``)."""
+        return wire.bundle_to_bytes(self.bundle(pid))
+
+    def verify(self, pid: bytes) -> pp.Report:
+        """Verify a stored passport as an offline verifier would see its exported bundle."""
+        return pp.verify(
+            self.bundle(pid), self.trust(), now=self.clock(), known_revocations=self.revocations()
+        )
+
+    def _assemble(
+        self,
+        events: Sequence[Event],
+        *,
+        brand: str | None,
+        certs: Iterable[Certificate] = (),
+        keys: Iterable[bytes] = (),
+    ) -> pp.Bundle:
+        signers = {e.signer for e in events}
+        named = signers | {
+            bytes.fromhex(e.data[f])
+            for e in events
+            for f in ("owner", "to")
+            if e.type in (EventType.SALE, EventType.RESALE) and f in e.data
+        }
+        found: dict[bytes, Certificate] = {
+            c.record.digest: c for c in certs if c.subject_kid in signers
+        }
+        for kid in signers:
+            for (raw,) in self.db.execute("SELECT cose FROM certs WHERE subject = ?", [kid]):
+                cert = wire.parse_certificate(raw)
+                found.setdefault(cert.record.digest, cert)
+        key_bytes = {pp.kid_of(k): k for k in keys}
+        for kid in named:
+            stored = self.db.execute("SELECT key FROM keys WHERE kid = ?", [kid]).fetchone()
+            if stored is not None:
+                key_bytes.setdefault(kid, bytes(stored[0]))
+        roots = {r.key.kid for r in self.trust().roots if r.brand == brand}
+        issuers = roots | {c.issuer for c in found.values()}
+        revocations = tuple(r for r in self.revocations() if r.issuer in issuers)
+        ordered_keys = tuple(key_bytes[k] for k in sorted(key_bytes) if k in named)
+        ordered_certs = tuple(found[h] for h in sorted(found))
+        return pp.Bundle(tuple(events), ordered_certs, ordered_keys, revocations)
+
+    # -- append ------------------------------------------------------------------------------
+
+    def append(
+        self, event: Event, *, certs: Iterable[Certificate] = (), keys: Iterable[pp.PublicKey] = ()
+    ) -> pp.Report:
+        """Verify ``event`` against its stored chain and store it (seq 0 starts a passport).
+
+        ``certs`` and ``keys`` are records the event needs that the ledger may not hold yet.
+
+        Raises:
+            MovedOnError: the passport's head moved on since the event was made: retry.
+            CloneError: a production event for an identifier this ledger already holds.
+            DppError: the event does not verify (signature, authority, rules...).
+        """
+        certs, raw_keys = tuple(certs), tuple(k.raw for k in keys)
+        with _db.write(self.db):
+            if event.seq == 0:
+                stored: tuple[Event, ...] = ()
+                brand = None
+            else:
+                row = self.passport(event.pid)
+                if row.length != event.seq or row.head != event.prev:
+                    raise MovedOnError(
+                        f"passport {event.pid.hex()[:16]}… moved on: it now has "
+                        f"{row.length} events; re-read it and retry"
+                    )
+                stored, brand = self.chain(event.pid), row.brand
+            bundle = self._assemble((*stored, event), brand=brand, certs=certs, keys=raw_keys)
+            report = pp.verify(
+                bundle, self.trust(), now=self.clock(), known_revocations=self.revocations()
+            )
+            report.raise_for_outcome()
+            self._store_new(bundle, report, len(stored))
+        return report
+
+    # -- import ------------------------------------------------------------------------------
+
+    def import_bundle(self, data: bytes) -> ImportResult:
+        """Verify a bundle fully, then store what is new in it.
+
+        Raises:
+            DecodeError: not a bundle. DppError: the bundle does not verify.
+            ForkError / CloneError: it contradicts a stored chain; only the evidence is kept.
+        """
+        bundle = wire.parse_bundle(data)
+        report = pp.verify(
+            bundle, self.trust(), now=self.clock(), known_revocations=self.revocations()
+        )
+        report.raise_for_outcome()
+        pid = bundle.events[0].pid
+        conflict: Evidence | None = None
+        with _db.write(self.db):
+            row = self.db.execute("SELECT length FROM passports WHERE pid = ?", [pid]).fetchone()
+            stored = self.chain(pid) if row else ()
+            conflict = self._conflict(bundle, report, stored)
+            if conflict is not None:
+                self._insert_evidence(conflict)
+                new = 0
+            else:
+                new = self._store_new(bundle, report, len(stored))
+        if conflict is not None:
+            kind = ForkError if conflict.kind is ConflictKind.FORK else CloneError
+            raise kind(f"{conflict.detail}; the two signed events were kept as evidence")
+        return ImportResult(pid, new, report)
+
+    def _conflict(
+        self, bundle: pp.Bundle, report: pp.Report, stored: Sequence[Event]
+    ) -> Evidence | None:
+        for mine, theirs in zip(stored, bundle.events, strict=False):
+            if mine.hash != theirs.hash:
+                return Evidence(
+                    ConflictKind.FORK,
+                    mine,
+                    theirs,
+                    f"fork: two signed events at seq {mine.seq} of passport {mine.pid.hex()[:16]}…",
+                )
+        if stored:
+            return None
+        row = self.db.execute(
+            "SELECT pid FROM passports WHERE brand = ? AND gtin = ? AND serial = ?",
+            [report.brand, report.gtin, report.serial],
+        ).fetchone()
+        if row is None:
+            return None
+        first = self.chain(bytes(row[0]))[0]
+        return Evidence(
+            ConflictKind.CLONE,
+            first,
+            bundle.events[0],
+            f"clone: {report.brand} already has a passport for GTIN {report.gtin} "
+            f"serial {report.serial}",
+        )
+
+    # -- writing (inside a write transaction) ------------------------------------------------
+
+    def _store_new(self, bundle: pp.Bundle, report: pp.Report, stored: int) -> int:
+        """Insert the verified bundle's events after ``stored`` ones, and its new records."""
+        events = bundle.events[stored:]
+        if stored == 0 and events:
+            if self.db.execute(
+                "SELECT 1 FROM passports WHERE brand = ? AND gtin = ? AND serial = ?",
+                [report.brand, report.gtin, report.serial],
+            ).fetchone():
+                raise CloneError(
+                    f"{report.brand} already has a passport for GTIN {report.gtin} "
+                    f"serial {report.serial}"
+                )
+            self.db.execute(
+                "INSERT INTO passports (pid, brand, gtin, serial, head, length) "
+                "VALUES (?, ?, ?, ?, ?, 0)",
+                [events[0].pid, report.brand, report.gtin, report.serial, events[0].hash],
+            )
+        insert_events(self.db, events)
+        if events:
+            self.db.execute(
+                "UPDATE passports SET head = ?, length = ? WHERE pid = ?",
+                [events[-1].hash, events[-1].seq + 1, events[-1].pid],
+            )
+        self._insert_certs(bundle.certs)
+        self._insert_keys(bundle.keys)
+        self._insert_revocations(bundle.revocations)
+        return len(events)
+
+    def _insert_certs(self, certs: Iterable[Certificate]) -> int:
+        trust = self.trust()
+        rows = [
+            (c.record.digest, c.subject_kid, c.issuer, c.record.raw)
+            for c in certs
+            if trust.root(c.issuer) is not None
+        ]
+        return self.db.conn.executemany(
+            "INSERT OR IGNORE INTO certs (hash, subject, issuer, cose) VALUES (?, ?, ?, ?)", rows
+        ).rowcount
+
+    def _insert_keys(self, keys: Iterable[bytes]) -> None:
+        self.db.conn.executemany(
+            "INSERT OR IGNORE INTO keys (kid, key) VALUES (?, ?)", [(pp.kid_of(k), k) for k in keys]
+        )
+
+    def _insert_revocations(self, lists: Iterable[RevocationList]) -> None:
+        self.db.conn.executemany(
+            "INSERT OR IGNORE INTO revocations (issuer, number, cose) VALUES (?, ?, ?)",
+            [(r.issuer, r.number, r.record.raw) for r in lists],
+        )
+
+    def _insert_evidence(self, evidence: Evidence) -> None:
+        self.db.execute(
+            "INSERT OR IGNORE INTO evidence (kind, pid, seq, first, second, detail, found) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                str(evidence.kind),
+                evidence.first.pid,
+                evidence.first.seq,
+                evidence.first.raw,
+                evidence.second.raw,
+                evidence.detail,
+                self.clock(),
+            ],
+        )
+
+    def evidence(self) -> tuple[Evidence, ...]:
+        """Every fork and clone this ledger has seen, with both signed events."""
+        rows = self.db.execute("SELECT kind, first, second, detail FROM evidence ORDER BY id")
+        return tuple(
+            Evidence(ConflictKind(kind), wire.parse_event(first), wire.parse_event(second), detail)
+            for kind, first, second, detail in rows
+        )
+
+
+def insert_events(database: sqlite_utils.Database, events: Sequence[Event]) -> None:
+    """Insert verified events (inside a write transaction)."""
+    database.conn.executemany(
+        "INSERT INTO events (hash, pid, seq, type, signer, time, cose) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(e.hash, e.pid, e.seq, str(e.type), e.signer, e.time, e.raw) for e in events],
+    )

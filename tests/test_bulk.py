@@ -1,0 +1,82 @@
+"""Bulk issuance: batches, progress, and refused rows named while the rest are issued."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import passport as pp
+from ledger import Ledger, check_ledger, issue_many
+from tests.ledger_helpers import clock, new_ledger
+from tests.world import DAY, PRODUCT, RIVAL_GTIN, T0, World, gtin
+
+W = World()
+
+
+def _items(count: int) -> list[dict[str, object]]:
+    return [
+        {**PRODUCT, "gtin": gtin(f"0361427{i % 1000:06d}"), "serial": f"B{i}"} for i in range(count)
+    ]
+
+
+def test_thousands_in_batches_with_progress(tmp_path: Path) -> None:
+    seen: list[int] = []
+    with new_ledger(tmp_path / "l.db", W) as ledger:
+        summary = issue_many(
+            ledger, W.factory, _items(2500), time=T0, batch_size=1000, progress=seen.append
+        )
+        assert len(summary.issued) == 2500
+        assert summary.refused == ()
+        assert seen == [1000, 2000, 2500]
+        assert ledger.counts()["events"] == 2500
+        index, pid = summary.issued[1234]
+        assert ledger.verify(pid).outcome == "valid"
+        assert ledger.passport(pid).serial == f"B{index}"
+    assert check_ledger(tmp_path / "l.db", jobs=1, now=T0 + DAY)
+
+
+def test_refused_rows_are_named_and_the_rest_issued(tmp_path: Path) -> None:
+    items = _items(5)
+    items[1] = {**PRODUCT, "gtin": "12345"}
+    items[2] = {**PRODUCT, "gtin": RIVAL_GTIN, "serial": "R"}
+    items[3] = dict(items[0])
+    items.append("not a map")  # type: ignore[arg-type]
+    with new_ledger(tmp_path / "l.db", W) as ledger:
+        summary = issue_many(ledger, W.factory, items, time=T0, batch_size=2)
+        assert [i for i, _ in summary.issued] == [0, 4]
+        reasons = dict(summary.refused)
+        assert "does not match" in reasons[1]
+        assert "outside the GS1 prefixes" in reasons[2]
+        assert "same GTIN and serial as item 0" in reasons[3] or "already issued" in reasons[3]
+        assert "map of production data" in reasons[5]
+        again = issue_many(ledger, W.factory, items[:1], time=T0)
+        assert again.issued == ()
+        assert "already issued as passport" in again.refused[0][1]
+
+
+def test_an_unauthorised_signer_issues_nothing(tmp_path: Path) -> None:
+    with new_ledger(tmp_path / "l.db", W) as ledger:
+        summary = issue_many(ledger, W.boutique, _items(3), time=T0)
+        assert summary.issued == ()
+        assert all("may not sign production" in reason for _, reason in summary.refused)
+        stranger = pp.SigningKey.generate()
+        summary = issue_many(ledger, stranger, _items(1), time=T0)
+        assert "neither a trusted brand root nor certified" in summary.refused[0][1]
+        assert ledger.counts()["passports"] == 0
+
+
+def test_an_expired_factory_certificate_issues_nothing(tmp_path: Path) -> None:
+    with Ledger.create(tmp_path / "l.db", clock=clock()) as ledger:
+        ledger.add_trust_store(W.trust)
+        ledger.add_certificate(
+            pp.delegate(
+                W.brand,
+                W.factory.public_key,
+                name="Old factory",
+                role="factory",
+                nbf=T0 - 10 * DAY,
+                exp=T0 - DAY,
+            )
+        )
+        summary = issue_many(ledger, W.factory, _items(2), time=T0)
+        assert summary.issued == ()
+        assert "not at 2026-01-01" in summary.refused[0][1]

@@ -1,0 +1,85 @@
+"""Whole-ledger check: every chain and record re-verified, on one core or all of them."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from ledger import Ledger, check_ledger, issue_many
+from tests.ledger_helpers import new_ledger, store_chain
+from tests.procs import NOW
+from tests.world import PRODUCT, T0, World, gtin
+
+W = World()
+
+
+@pytest.fixture(scope="module")
+def populated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("check") / "l.db"
+    with new_ledger(path, W) as ledger:
+        store_chain(ledger, W, W.sold())
+        items = [
+            {**PRODUCT, "gtin": gtin(f"0361427{i:06d}"), "serial": f"C{i}"} for i in range(600)
+        ]
+        issue_many(ledger, W.factory, items, time=T0)
+    return path
+
+
+def _copy(path: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "copy.db"
+    source = sqlite3.connect(path)
+    with sqlite3.connect(target) as dest:
+        source.backup(dest)
+    source.close()
+    return target
+
+
+def test_one_job_and_two_jobs_agree(populated: Path) -> None:
+    calls: list[tuple[int, int]] = []
+    one = check_ledger(populated, jobs=1, now=NOW, progress=lambda d, t: calls.append((d, t)))
+    two = check_ledger(populated, jobs=2, now=NOW, chunk=100)
+    assert one
+    assert two
+    assert (one.passports, one.events) == (two.passports, two.events) == (601, 603)
+    assert calls[-1] == (601, 601)
+
+
+def test_a_rewritten_event_is_found(populated: Path, tmp_path: Path) -> None:
+    path = _copy(populated, tmp_path)
+    pid = W.sold()[0].pid
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TRIGGER events_append_only_update")  # an attacker with the file can
+    cose = conn.execute("SELECT cose FROM events WHERE pid = ? AND seq = 2", [pid]).fetchone()[0]
+    conn.execute(
+        "UPDATE events SET cose = ? WHERE pid = ? AND seq = 2",
+        [cose[:-1] + bytes([cose[-1] ^ 1]), pid],
+    )
+    conn.commit()
+    conn.close()
+    report = check_ledger(path, jobs=2, now=NOW, chunk=100)
+    assert not report
+    assert [p.pid for p in report.problems] == [pid]
+    assert "index columns do not match" in report.problems[0].message
+
+
+def test_a_wrong_head_and_an_untrusted_root_are_found(populated: Path, tmp_path: Path) -> None:
+    path = _copy(populated, tmp_path)
+    conn = sqlite3.connect(path)
+    pid = W.sold()[0].pid
+    conn.execute("UPDATE passports SET length = 2 WHERE pid = ?", [pid])
+    conn.execute("DELETE FROM roots WHERE brand = 'Rival'")
+    conn.commit()
+    conn.close()
+    report = check_ledger(path, jobs=1, now=NOW)
+    messages = [p.message for p in report.problems]
+    assert any("head and length do not match" in m for m in messages)
+    assert any("Rival Works" in m and "no longer trusted" in m for m in messages)
+
+
+def test_an_empty_ledger_checks_clean(tmp_path: Path) -> None:
+    Ledger.create(tmp_path / "e.db").close()
+    report = check_ledger(tmp_path / "e.db", jobs=2)
+    assert report
+    assert (report.passports, report.events) == (0, 0)

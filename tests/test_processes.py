@@ -1,0 +1,82 @@
+"""Several real processes on one ledger file: concurrent appends, and kill -9 mid-issuance."""
+
+from __future__ import annotations
+
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ledger import Ledger, check_ledger
+from tests.ledger_helpers import new_ledger, store_chain
+from tests.procs import NOW
+from tests.world import World
+
+ROOT = Path(__file__).resolve().parents[1]
+W = World()
+
+
+def _spawn(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.procs", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_concurrent_appends_never_fork_and_never_leak_busy(tmp_path: Path) -> None:
+    path = tmp_path / "l.db"
+    with new_ledger(path, W) as ledger:
+        store_chain(ledger, W, W.sold())
+    workers, each = 4, 5
+    start = time.time() + 2.0  # every child is imported and waiting before the first append
+    children = [_spawn("append", str(path), str(i), str(start), str(each)) for i in range(workers)]
+    outputs = [child.communicate(timeout=120) for child in children]
+    for child, (out, err) in zip(children, outputs, strict=True):
+        assert child.returncode == 0, err
+        assert out.startswith(f"appended {each} moved"), out
+    moved = sum(int(out.split()[-1]) for out, _ in outputs)
+    assert moved >= workers - 1  # the first round alone has one winner and the rest moved on
+    with Ledger.open(path) as ledger:
+        pid = W.sold()[0].pid
+        chain = ledger.chain(pid)
+        assert len(chain) == 3 + workers * each
+        assert [e.seq for e in chain] == list(range(len(chain)))
+    assert check_ledger(path, jobs=1, now=NOW)
+
+
+@pytest.mark.parametrize("seed", [1])
+def test_kill_9_during_bulk_issuance_leaves_whole_batches_that_verify(
+    tmp_path: Path, seed: int
+) -> None:
+    path = tmp_path / "l.db"
+    new_ledger(path, W).close()
+    rng = random.Random(seed)
+    batch, kills = 200, 0
+    for run in range(4):
+        child = _spawn("bulk", str(path), str(run), "100000", str(batch))
+        first = child.stdout.readline() if child.stdout else ""  # one batch committed: writing
+        assert first.strip(), child.stderr.read() if child.stderr else ""
+        time.sleep(rng.uniform(0.0, 0.6))
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+        kills += child.returncode == -signal.SIGKILL
+        conn = sqlite3.connect(path)
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        stored = conn.execute(
+            "SELECT count(*) FROM passports WHERE serial LIKE ?", [f"K{run}-%"]
+        ).fetchone()[0]
+        conn.close()
+        assert stored > 0
+        assert stored % batch == 0, f"run {run}: {stored} passports is not whole batches"
+    assert kills == 4
+    report = check_ledger(path, jobs=2, now=NOW)
+    assert report.problems == ()
+    assert report.passports > 0
