@@ -14,7 +14,6 @@ from itertools import islice
 from typing import Any, Final
 
 import passport as pp
-from passport import wire
 from passport.keyring import Keyring
 from passport.rules import Walker
 
@@ -69,8 +68,7 @@ def issue_many(
 
 def _keyring(ledger: Ledger, signer: pp.SigningKey) -> Keyring:
     keyring = Keyring(ledger.trust())
-    rows = ledger.db.execute("SELECT cose FROM certs WHERE subject = ?", [signer.kid])
-    keyring.add_certificates(wire.parse_certificate(raw) for (raw,) in rows)
+    keyring.add_certificates(ledger.records.certificates_for(signer.kid))
     keyring.add_revocations((), ledger.revocations())
     return keyring
 
@@ -127,4 +125,6 @@ def _store(
             ],
         )
         insert_events(ledger.db, events)
+        if events and ledger.checkpoints.key is not None:
+            ledger.checkpoints.sign_in_transaction()
     issued.extend((index, event.pid) for index, event in ready.values())

@@ -31,6 +31,12 @@ _TRIGGERS: Final = (
        BEGIN SELECT RAISE(ABORT, 'evidence is append-only'); END""",
     """CREATE TRIGGER IF NOT EXISTS evidence_append_only_delete BEFORE DELETE ON evidence
        BEGIN SELECT RAISE(ABORT, 'evidence is append-only'); END""",
+    """CREATE TRIGGER IF NOT EXISTS log_append_only_update BEFORE UPDATE ON log_nodes
+       BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END""",
+    """CREATE TRIGGER IF NOT EXISTS log_append_only_delete BEFORE DELETE ON log_nodes
+       BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END""",
+    """CREATE TRIGGER IF NOT EXISTS checkpoints_append_only_update BEFORE UPDATE ON checkpoints
+       BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END""",
 )
 
 
@@ -128,6 +134,15 @@ def _create_schema(db: sqlite_utils.Database) -> None:
         pk="id",
         not_null={"kind", "first", "second", "detail", "found"},
         if_not_exists=True,
+    )
+    # Complete-subtree hashes of the transparency log (level 0: leaf hashes).
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS log_nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL, "
+        "hash BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID"
+    )
+    db.table("log_keys").create({"vkey": str}, pk="vkey", if_not_exists=True)
+    db.table("checkpoints").create(
+        {"size": int, "note": str}, pk="size", not_null={"note"}, if_not_exists=True
     )
     db.execute(
         "CREATE UNIQUE INDEX IF NOT EXISTS passports_identifier ON passports (brand, gtin, serial)"

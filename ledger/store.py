@@ -7,24 +7,26 @@ leaves the file as it was (a fork or clone stores its evidence and nothing else)
 
 from __future__ import annotations
 
-import json
 import time as _time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import sqlite_utils
 
 import passport as pp
-from passport import gs1, wire
+from passport import gs1, merkle, wire
 from passport.certs import Certificate, RevocationList
-from passport.events import Event, EventType
+from passport.checkpoint import read_unverified
+from passport.events import Event
 from passport.evidence import ConflictKind, Evidence
-from passport.keyring import Keyring
-from passport.trust import TrustedRoot, TrustStore
+from passport.trust import TrustStore
+from passport.verify import named_kids
 
 from . import db as _db
 from .errors import AmbiguousError, CloneError, ForkError, MovedOnError, NotFoundError
+from .log import Checkpoints, MerkleLog
+from .records import Records
 
 Clock = Callable[[], int]
 MIN_PREFIX = 8
@@ -63,6 +65,9 @@ class Ledger:
         self.db = database
         self.path = path
         self.clock = clock
+        self.log = MerkleLog(database)
+        self.records = Records(database)
+        self.checkpoints = Checkpoints(database, self.log)
 
     @classmethod
     def create(cls, path: Path | str, *, clock: Clock = system_clock) -> Ledger:
@@ -82,6 +87,14 @@ class Ledger:
         path = Path(path)
         return cls(_db.connect(path, timeout=timeout), path, clock)
 
+    def trust(self) -> TrustStore:
+        """The ledger's trust store: brand roots and log verifier keys."""
+        return self.records.trust()
+
+    def revocations(self) -> tuple[RevocationList, ...]:
+        """The newest stored revocation list of each issuer."""
+        return self.records.revocations()
+
     def close(self) -> None:
         """Close the file (SQLite checkpoints the WAL when the last connection closes)."""
         self.db.conn.close()
@@ -92,97 +105,16 @@ class Ledger:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- trust roots -------------------------------------------------------------------------
-
-    def add_root(self, brand: str, key: pp.PublicKey, prefixes: Sequence[str]) -> None:
-        """Trust ``key`` as a brand root for the GS1 company ``prefixes``.
+    def log_index(self, event_hash: bytes) -> int:
+        """The log index of the event with this hash.
 
         Raises:
-            TrustError: the entry is not a valid trust store entry.
+            NotFoundError: no such event.
         """
-        entry = TrustedRoot(brand, key, tuple(prefixes))
-        TrustStore.from_json(TrustStore((entry,)).to_json())  # the schema checks the entry
-        with _db.write(self.db):
-            self.db.execute(
-                "INSERT OR REPLACE INTO roots (kid, brand, key, prefixes) VALUES (?, ?, ?, ?)",
-                [key.kid, brand, key.raw, json.dumps(list(prefixes))],
-            )
-
-    def add_trust_store(self, store: TrustStore) -> int:
-        """Trust every root of ``store``; return how many were new."""
-        before = len(self.trust())
-        for root in store.roots:
-            self.add_root(root.brand, root.key, root.gs1_prefixes)
-        return len(self.trust()) - before
-
-    def remove_root(self, kid: bytes) -> None:
-        """Stop trusting the root with key id ``kid``.
-
-        Raises:
-            NotFoundError: no such root.
-        """
-        with _db.write(self.db):
-            if self.db.execute("DELETE FROM roots WHERE kid = ?", [kid]).rowcount == 0:
-                raise NotFoundError(f"no trusted root with key id {kid.hex()[:16]}…")
-
-    def trust(self) -> TrustStore:
-        """The ledger's trust store."""
-        rows = self.db.execute("SELECT brand, key, prefixes FROM roots ORDER BY brand, kid")
-        return TrustStore(
-            tuple(
-                TrustedRoot(brand, pp.PublicKey.from_bytes(key), tuple(json.loads(prefixes)))
-                for brand, key, prefixes in rows
-            )
-        )
-
-    # -- certificates, revocation lists, keys ------------------------------------------------
-
-    def add_certificate(self, cert: Certificate) -> bool:
-        """Store a delegation certificate once it verifies against a trusted root.
-
-        Returns whether it was new.
-
-        Raises:
-            AuthorityError: not signed by a trusted root.
-            SignatureError, InvalidKeyError: a bad signature or subject key.
-        """
-        keyring = Keyring(self.trust())
-        if keyring.add_certificates([cert]):
-            raise pp.AuthorityError(f"certificate '{cert.name}' is not signed by a trusted root")
-        with _db.write(self.db):
-            return self._insert_certs([cert]) > 0
-
-    def add_revocations(self, revocations: RevocationList) -> None:
-        """Store a revocation list, which must be newer than the issuer's stored one.
-
-        Raises:
-            AuthorityError: not from a trusted root, or not newer than the stored list.
-            SignatureError: a bad signature.
-        """
-        Keyring(self.trust()).add_revocations([revocations])
-        with _db.write(self.db):
-            current = self.db.execute(
-                "SELECT max(number) FROM revocations WHERE issuer = ?", [revocations.issuer]
-            ).fetchone()[0]
-            if current is not None and revocations.number <= current:
-                raise pp.AuthorityError(
-                    f"revocation list {revocations.number} is not newer "
-                    f"than the stored list {current}"
-                )
-            self._insert_revocations([revocations])
-
-    def revocations(self) -> tuple[RevocationList, ...]:
-        """The newest stored revocation list of each issuer."""
-        rows = self.db.execute(
-            "SELECT cose FROM revocations r WHERE number = "
-            "(SELECT max(number) FROM revocations WHERE issuer = r.issuer)"
-        )
-        return tuple(wire.parse_revocations(row[0]) for row in rows)
-
-    def add_key(self, key: pp.PublicKey) -> None:
-        """Store a public key (an owner's) so bundles can carry it."""
-        with _db.write(self.db):
-            self._insert_keys([key.raw])
+        row = self.db.execute("SELECT idx FROM events WHERE hash = ?", [event_hash]).fetchone()
+        if row is None:
+            raise NotFoundError(f"no event {event_hash.hex()[:16]}… in this ledger")
+        return int(row[0]) - 1
 
     # -- lookup ------------------------------------------------------------------------------
 
@@ -284,7 +216,20 @@ class Ledger:
         """
         with _db.read(self.db):
             row = self.passport(pid)
-            return self._assemble(self.chain(pid), brand=row.brand)
+            bundle = self._assemble(self.chain(pid), brand=row.brand)
+            return replace(bundle, log=self._log_entry(bundle.events))
+
+    def _log_entry(self, events: Sequence[Event]) -> pp.LogEntry | None:
+        """The newest checkpoint and an inclusion proof per event, if it covers them all."""
+        note = self.checkpoints.latest()
+        if note is None:
+            return None
+        size = read_unverified(note).size
+        indexes = [self.log_index(e.hash) for e in events]
+        if max(indexes) >= size:
+            return None
+        proofs = tuple(pp.LogProof(i, tuple(self.log.inclusion(i, size))) for i in indexes)
+        return pp.LogEntry(note, proofs)
 
     def export(self, pid: bytes) -> bytes:
         """Passport ``pid`` as bundle bytes (``.dpp``)."""
@@ -304,31 +249,27 @@ class Ledger:
         certs: Iterable[Certificate] = (),
         keys: Iterable[bytes] = (),
     ) -> pp.Bundle:
+        """A bundle of ``events`` with the certificates, keys and revocations they need."""
         signers = {e.signer for e in events}
-        named = signers | {
-            bytes.fromhex(e.data[f])
-            for e in events
-            for f in ("owner", "to")
-            if e.type in (EventType.SALE, EventType.RESALE) and f in e.data
-        }
-        found: dict[bytes, Certificate] = {
-            c.record.digest: c for c in certs if c.subject_kid in signers
-        }
+        named = named_kids(events)
+        found = {c.record.digest: c for c in certs if c.subject_kid in signers}
         for kid in signers:
-            for (raw,) in self.db.execute("SELECT cose FROM certs WHERE subject = ?", [kid]):
-                cert = wire.parse_certificate(raw)
+            for cert in self.records.certificates_for(kid):
                 found.setdefault(cert.record.digest, cert)
-        key_bytes = {pp.kid_of(k): k for k in keys}
-        for kid in named:
-            stored = self.db.execute("SELECT key FROM keys WHERE kid = ?", [kid]).fetchone()
+        key_bytes = {pp.kid_of(k): k for k in keys if pp.kid_of(k) in named}
+        for kid in named - key_bytes.keys():
+            stored = self.records.key(kid)
             if stored is not None:
-                key_bytes.setdefault(kid, bytes(stored[0]))
+                key_bytes[kid] = stored
         roots = {r.key.kid for r in self.trust().roots if r.brand == brand}
         issuers = roots | {c.issuer for c in found.values()}
         revocations = tuple(r for r in self.revocations() if r.issuer in issuers)
-        ordered_keys = tuple(key_bytes[k] for k in sorted(key_bytes) if k in named)
-        ordered_certs = tuple(found[h] for h in sorted(found))
-        return pp.Bundle(tuple(events), ordered_certs, ordered_keys, revocations)
+        return pp.Bundle(
+            tuple(events),
+            tuple(found[h] for h in sorted(found)),
+            tuple(key_bytes[k] for k in sorted(key_bytes)),
+            revocations,
+        )
 
     # -- append ------------------------------------------------------------------------------
 
@@ -443,37 +384,17 @@ class Ledger:
                 [events[0].pid, report.brand, report.gtin, report.serial, events[0].hash],
             )
         insert_events(self.db, events)
+        if events and self.checkpoints.key is not None:
+            self.checkpoints.sign_in_transaction()
         if events:
             self.db.execute(
                 "UPDATE passports SET head = ?, length = ? WHERE pid = ?",
                 [events[-1].hash, events[-1].seq + 1, events[-1].pid],
             )
-        self._insert_certs(bundle.certs)
-        self._insert_keys(bundle.keys)
-        self._insert_revocations(bundle.revocations)
+        self.records.insert_certs(bundle.certs)
+        self.records.insert_keys(bundle.keys)
+        self.records.insert_revocations(bundle.revocations)
         return len(events)
-
-    def _insert_certs(self, certs: Iterable[Certificate]) -> int:
-        trust = self.trust()
-        rows = [
-            (c.record.digest, c.subject_kid, c.issuer, c.record.raw)
-            for c in certs
-            if trust.root(c.issuer) is not None
-        ]
-        return self.db.conn.executemany(
-            "INSERT OR IGNORE INTO certs (hash, subject, issuer, cose) VALUES (?, ?, ?, ?)", rows
-        ).rowcount
-
-    def _insert_keys(self, keys: Iterable[bytes]) -> None:
-        self.db.conn.executemany(
-            "INSERT OR IGNORE INTO keys (kid, key) VALUES (?, ?)", [(pp.kid_of(k), k) for k in keys]
-        )
-
-    def _insert_revocations(self, lists: Iterable[RevocationList]) -> None:
-        self.db.conn.executemany(
-            "INSERT OR IGNORE INTO revocations (issuer, number, cose) VALUES (?, ?, ?)",
-            [(r.issuer, r.number, r.record.raw) for r in lists],
-        )
 
     def _insert_evidence(self, evidence: Evidence) -> None:
         self.db.execute(
@@ -500,9 +421,10 @@ class Ledger:
 
 
 def insert_events(database: sqlite_utils.Database, events: Sequence[Event]) -> None:
-    """Insert verified events (inside a write transaction)."""
+    """Insert verified events and append them to the transparency log (inside a write)."""
     database.conn.executemany(
         "INSERT INTO events (hash, pid, seq, type, signer, time, cose) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
         [(e.hash, e.pid, e.seq, str(e.type), e.signer, e.time, e.raw) for e in events],
     )
+    MerkleLog(database).append([merkle.leaf_hash(e.raw) for e in events])

@@ -52,3 +52,11 @@ class ConflictError(DppError):
 
 class EncodeError(DppError):
     """A value cannot be written in the project's deterministic CBOR subset."""
+
+
+class LogError(DppError):
+    """A transparency-log proof or checkpoint does not verify, or two checkpoints disagree."""
+
+
+class UntrustedLogError(LogError):
+    """A checkpoint carries no signature from a log key the verifier trusts."""

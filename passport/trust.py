@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from . import gs1, schema
+from .checkpoint import NoteVerifier
 from .errors import DppError, SchemaError, TrustError
 from .keys import PublicKey
 
@@ -36,15 +37,16 @@ class TrustStore:
     """The roots a verifier trusts, looked up by key id."""
 
     roots: tuple[TrustedRoot, ...]
+    logs: tuple[NoteVerifier, ...] = ()
     _by_kid: Mapping[bytes, TrustedRoot] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_kid", {root.key.kid: root for root in self.roots})
 
     @classmethod
-    def of(cls, roots: Iterable[TrustedRoot]) -> TrustStore:
-        """A trust store of ``roots``."""
-        return cls(tuple(roots))
+    def of(cls, roots: Iterable[TrustedRoot], logs: Iterable[NoteVerifier] = ()) -> TrustStore:
+        """A trust store of brand ``roots`` and transparency ``logs`` (their note verifier keys)."""
+        return cls(tuple(roots), tuple(logs))
 
     def root(self, kid: bytes) -> TrustedRoot | None:
         """The trusted root with key id ``kid``, if any."""
@@ -59,7 +61,10 @@ class TrustStore:
             {"brand": r.brand, "key": r.key.raw.hex(), "gs1_prefixes": list(r.gs1_prefixes)}
             for r in self.roots
         ]
-        return json.dumps({"v": 1, "roots": roots}, indent=2, ensure_ascii=False) + "\n"
+        document: dict[str, object] = {"v": 1, "roots": roots}
+        if self.logs:
+            document["logs"] = [log.to_vkey() for log in self.logs]
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
     @classmethod
     def from_json(cls, text: str | bytes, *, what: str = "trust store") -> TrustStore:
@@ -81,11 +86,12 @@ class TrustStore:
                 )
                 for entry in document["roots"]
             )
+            logs = tuple(NoteVerifier.from_vkey(v) for v in document.get("logs", ()))
         except SchemaError as exc:
             raise TrustError(str(exc)) from exc
         except (ValueError, DppError) as exc:
             raise TrustError(f"{what}: {exc}") from exc
-        store = cls(roots)
+        store = cls(roots, logs)
         if len(store._by_kid) != len(roots):
             raise TrustError(f"{what}: a root key is listed twice")
         return store

@@ -18,18 +18,22 @@ from typing import Final
 from . import schema, wire
 from .bundle import Bundle
 from .certs import RevocationList
+from .checkpoint import read_unverified, verify_checkpoint
 from .errors import (
     AuthorityError,
     ChainError,
     DppError,
     InvalidKeyError,
+    LogError,
     RuleError,
     SignatureError,
     TrustError,
+    UntrustedLogError,
 )
 from .events import Event, EventType
 from .keyring import Keyring
 from .keys import kid_of
+from .merkle import leaf_hash, verify_inclusion
 from .report import Check, Outcome, Report, Status, format_time
 from .rules import PassportState, Walker
 from .trust import TrustStore
@@ -149,7 +153,7 @@ class _Steps:
         if len(set(keys)) != len(keys):
             raise InvalidKeyError("a public key is listed twice in the bundle")
         self.keyring.add_keys(keys)
-        named = _named_kids(self.bundle.events)
+        named = named_kids(self.bundle.events)
         for raw in keys:
             if kid_of(raw) not in named:
                 raise InvalidKeyError(
@@ -237,14 +241,32 @@ class _Steps:
         return Check("ownership", Status.PASS, f"{owner}, its public key in the bundle")
 
     def log(self) -> StepResult:
-        if self.bundle.log is None:
+        entry = self.bundle.log
+        if entry is None:
             return Status.SKIP, "the bundle carries no transparency log entry"
-        return Status.WARN, (
-            "the bundle carries a log checkpoint, which this version does not check yet"
+        trusted = True
+        try:
+            checkpoint = verify_checkpoint(entry.checkpoint, self.run.trust.logs)
+        except UntrustedLogError:
+            checkpoint, trusted = read_unverified(entry.checkpoint), False
+        for event, proof in zip(self.bundle.events, entry.proofs, strict=True):
+            try:
+                verify_inclusion(
+                    leaf_hash(event.raw), proof.index, checkpoint.size, proof.path, checkpoint.root
+                )
+            except LogError as exc:
+                raise LogError(f"{event.label()}: {exc}") from exc
+        indexes = ", ".join(str(p.index) for p in entry.proofs)
+        detail = (
+            f"every event recorded in {checkpoint.origin} at size {checkpoint.size} "
+            f"(log indexes {indexes})"
         )
+        if not trusted:
+            return Status.WARN, f"{detail}, but that log's key is not in the trust store"
+        return Status.PASS, detail
 
 
-def _named_kids(events: Iterable[Event]) -> set[bytes]:
+def named_kids(events: Iterable[Event]) -> set[bytes]:
     """Key ids the chain names: every signer and every owner a sale or resale names."""
     named = set()
     for event in events:
@@ -339,4 +361,4 @@ def _report(run: _Run) -> Report:
     )
 
 
-__all__ = ["DEFAULT_SKEW", "Outcome", "Report", "check_chain", "verify"]
+__all__ = ["DEFAULT_SKEW", "Outcome", "Report", "check_chain", "named_kids", "verify"]

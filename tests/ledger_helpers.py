@@ -16,9 +16,9 @@ def clock(at: int = T0 + 400 * DAY):  # type: ignore[no-untyped-def]
 def new_ledger(path: Path, world: World) -> Ledger:
     """A ledger trusting the world's brands, holding their certificates."""
     ledger = Ledger.create(path, clock=clock())
-    ledger.add_trust_store(world.trust)
+    ledger.records.add_trust_store(world.trust)
     for cert in world.certs.values():
-        ledger.add_certificate(cert)
+        ledger.records.add_certificate(cert)
     return ledger
 
 

@@ -66,8 +66,8 @@ def test_an_unauthorised_signer_issues_nothing(tmp_path: Path) -> None:
 
 def test_an_expired_factory_certificate_issues_nothing(tmp_path: Path) -> None:
     with Ledger.create(tmp_path / "l.db", clock=clock()) as ledger:
-        ledger.add_trust_store(W.trust)
-        ledger.add_certificate(
+        ledger.records.add_trust_store(W.trust)
+        ledger.records.add_certificate(
             pp.delegate(
                 W.brand,
                 W.factory.public_key,

@@ -126,7 +126,7 @@ def test_import_into_another_ledger_then_again_is_a_no_op(
         data = ledger.export(W.sold()[0].pid)
     other = tmp_path / "other.db"
     with Ledger.create(other, clock=clock()) as mirror:
-        mirror.add_trust_store(W.trust)
+        mirror.records.add_trust_store(W.trust)
         result = mirror.import_bundle(data)
         assert result.new_events == 3
         assert mirror.export(result.pid) == data
@@ -201,7 +201,9 @@ def test_garbage_imports_are_refused_and_change_nothing(ledger_path: Path, data:
 
 def test_a_bundle_from_an_untrusted_brand_is_refused(tmp_path: Path) -> None:
     with Ledger.create(tmp_path / "l.db") as ledger:
-        ledger.add_trust_store(pp.TrustStore.of([r for r in W.trust.roots if r.brand == "Rival"]))
+        ledger.records.add_trust_store(
+            pp.TrustStore.of([r for r in W.trust.roots if r.brand == "Rival"])
+        )
         with pytest.raises(pp.SignatureError, match="not a trusted root"):
             ledger.import_bundle(pp.bundle_to_bytes(W.bundle(W.sold())))
         assert ledger.counts()["events"] == 0
@@ -225,12 +227,12 @@ def test_the_schema_refuses_update_and_delete_of_events(ledger_path: Path) -> No
 
 def test_revocation_lists_only_go_up(ledger_path: Path) -> None:
     with Ledger.open(ledger_path, clock=clock()) as ledger:
-        ledger.add_revocations(pp.revoke(W.brand, number=2, issued=T0, revoked={}))
+        ledger.records.add_revocations(pp.revoke(W.brand, number=2, issued=T0, revoked={}))
         before = snapshot(ledger_path)
         with pytest.raises(pp.AuthorityError, match="not newer than the stored list 2"):
-            ledger.add_revocations(pp.revoke(W.brand, number=1, issued=T0, revoked={}))
+            ledger.records.add_revocations(pp.revoke(W.brand, number=1, issued=T0, revoked={}))
         with pytest.raises(pp.AuthorityError, match="not signed by a trusted brand root"):
-            ledger.add_revocations(pp.revoke(W.alice, number=9, issued=T0, revoked={}))
+            ledger.records.add_revocations(pp.revoke(W.alice, number=9, issued=T0, revoked={}))
         assert [r.number for r in ledger.revocations()] == [2]
         assert snapshot(ledger_path) == before
 
@@ -238,7 +240,7 @@ def test_revocation_lists_only_go_up(ledger_path: Path) -> None:
 def test_a_revocation_stored_later_invalidates_later_events(ledger_path: Path) -> None:
     with Ledger.open(ledger_path, clock=clock()) as ledger:
         sold = W.sold()
-        ledger.add_revocations(
+        ledger.records.add_revocations(
             pp.revoke(W.brand, number=1, issued=T0 + 300 * DAY, revoked={W.repairer.kid: T0})
         )
         repair = pp.sign_event(
@@ -251,14 +253,14 @@ def test_a_revocation_stored_later_invalidates_later_events(ledger_path: Path) -
 
 def test_trust_roots_add_remove_and_export(tmp_path: Path) -> None:
     with Ledger.create(tmp_path / "l.db") as ledger:
-        ledger.add_trust_store(W.trust)
+        ledger.records.add_trust_store(W.trust)
         assert pp.TrustStore.from_json(ledger.trust().to_json()) == ledger.trust()
-        ledger.remove_root(W.rival.kid)
+        ledger.records.remove_root(W.rival.kid)
         assert [r.brand for r in ledger.trust().roots] == ["Maison Example"]
         with pytest.raises(NotFoundError):
-            ledger.remove_root(W.rival.kid)
+            ledger.records.remove_root(W.rival.kid)
         with pytest.raises(pp.TrustError):
-            ledger.add_root("Bad", W.rival.public_key, ["12"])
+            ledger.records.add_root("Bad", W.rival.public_key, ["12"])
 
 
 def test_opening_something_that_is_not_a_ledger(tmp_path: Path) -> None:

@@ -1,0 +1,165 @@
+"""What a ledger's verifications rest on: trust roots, log keys, certificates, revocations, keys.
+
+Each enters only once it verifies against the trust roots; the ``insert_*`` methods are for
+records a caller has already verified, inside its own write transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+
+import sqlite_utils
+
+import passport as pp
+from passport import wire
+from passport.certs import Certificate, RevocationList
+from passport.checkpoint import NoteVerifier
+from passport.keyring import Keyring
+from passport.trust import TrustedRoot, TrustStore
+
+from . import db as _db
+from .errors import NotFoundError
+
+
+class Records:
+    """Trust roots, log verifier keys, certificates, revocation lists and keys of one ledger."""
+
+    def __init__(self, database: sqlite_utils.Database) -> None:
+        self.db = database
+
+    def add_root(self, brand: str, key: pp.PublicKey, prefixes: Sequence[str]) -> None:
+        """Trust ``key`` as a brand root for the GS1 company ``prefixes``.
+
+        Raises:
+            TrustError: the entry is not a valid trust store entry.
+        """
+        entry = TrustedRoot(brand, key, tuple(prefixes))
+        TrustStore.from_json(TrustStore((entry,)).to_json())  # the schema checks the entry
+        with _db.write(self.db):
+            self.db.execute(
+                "INSERT OR REPLACE INTO roots (kid, brand, key, prefixes) VALUES (?, ?, ?, ?)",
+                [key.kid, brand, key.raw, json.dumps(list(prefixes))],
+            )
+
+    def add_trust_store(self, store: TrustStore) -> int:
+        """Trust every root of ``store``; return how many were new."""
+        before = len(self.trust())
+        for root in store.roots:
+            self.add_root(root.brand, root.key, root.gs1_prefixes)
+        return len(self.trust()) - before
+
+    def remove_root(self, kid: bytes) -> None:
+        """Stop trusting the root with key id ``kid``.
+
+        Raises:
+            NotFoundError: no such root.
+        """
+        with _db.write(self.db):
+            if self.db.execute("DELETE FROM roots WHERE kid = ?", [kid]).rowcount == 0:
+                raise NotFoundError(f"no trusted root with key id {kid.hex()[:16]}…")
+
+    def trust(self) -> TrustStore:
+        """The ledger's trust store."""
+        rows = self.db.execute("SELECT brand, key, prefixes FROM roots ORDER BY brand, kid")
+        roots = tuple(
+            TrustedRoot(brand, pp.PublicKey.from_bytes(key), tuple(json.loads(prefixes)))
+            for brand, key, prefixes in rows
+        )
+        logs = self.db.execute("SELECT vkey FROM log_keys ORDER BY vkey")
+        return TrustStore(roots, tuple(NoteVerifier.from_vkey(vkey) for (vkey,) in logs))
+
+    def add_log_verifier(self, vkey: str) -> NoteVerifier:
+        """Trust the checkpoints of the log whose signed-note verifier key is ``vkey``.
+
+        Raises:
+            LogError: a malformed verifier key.
+        """
+        verifier = NoteVerifier.from_vkey(vkey)
+        with _db.write(self.db):
+            self.db.execute(
+                "INSERT OR IGNORE INTO log_keys (vkey) VALUES (?)", [verifier.to_vkey()]
+            )
+        return verifier
+
+    def add_certificate(self, cert: Certificate) -> bool:
+        """Store a delegation certificate once it verifies against a trusted root.
+
+        Returns whether it was new.
+
+        Raises:
+            AuthorityError: not signed by a trusted root.
+            SignatureError, InvalidKeyError: a bad signature or subject key.
+        """
+        keyring = Keyring(self.trust())
+        if keyring.add_certificates([cert]):
+            raise pp.AuthorityError(f"certificate '{cert.name}' is not signed by a trusted root")
+        with _db.write(self.db):
+            return self.insert_certs([cert]) > 0
+
+    def add_revocations(self, revocations: RevocationList) -> None:
+        """Store a revocation list, which must be newer than the issuer's stored one.
+
+        Raises:
+            AuthorityError: not from a trusted root, or not newer than the stored list.
+            SignatureError: a bad signature.
+        """
+        Keyring(self.trust()).add_revocations([revocations])
+        with _db.write(self.db):
+            current = self.db.execute(
+                "SELECT max(number) FROM revocations WHERE issuer = ?", [revocations.issuer]
+            ).fetchone()[0]
+            if current is not None and revocations.number <= current:
+                raise pp.AuthorityError(
+                    f"revocation list {revocations.number} is not newer "
+                    f"than the stored list {current}"
+                )
+            self.insert_revocations([revocations])
+
+    def revocations(self) -> tuple[RevocationList, ...]:
+        """The newest stored revocation list of each issuer."""
+        rows = self.db.execute(
+            "SELECT cose FROM revocations r WHERE number = "
+            "(SELECT max(number) FROM revocations WHERE issuer = r.issuer)"
+        )
+        return tuple(wire.parse_revocations(row[0]) for row in rows)
+
+    def add_key(self, key: pp.PublicKey) -> None:
+        """Store a public key (an owner's) so bundles can carry it."""
+        with _db.write(self.db):
+            self.insert_keys([key.raw])
+
+    def insert_certs(self, certs: Iterable[Certificate]) -> int:
+        """Store certificates from trusted roots (already verified); return how many were new."""
+        trust = self.trust()
+        rows = [
+            (c.record.digest, c.subject_kid, c.issuer, c.record.raw)
+            for c in certs
+            if trust.root(c.issuer) is not None
+        ]
+        return self.db.conn.executemany(
+            "INSERT OR IGNORE INTO certs (hash, subject, issuer, cose) VALUES (?, ?, ?, ?)", rows
+        ).rowcount
+
+    def insert_keys(self, keys: Iterable[bytes]) -> None:
+        """Store raw public keys (already checked)."""
+        self.db.conn.executemany(
+            "INSERT OR IGNORE INTO keys (kid, key) VALUES (?, ?)", [(pp.kid_of(k), k) for k in keys]
+        )
+
+    def insert_revocations(self, lists: Iterable[RevocationList]) -> None:
+        """Store revocation lists (already verified)."""
+        self.db.conn.executemany(
+            "INSERT OR IGNORE INTO revocations (issuer, number, cose) VALUES (?, ?, ?)",
+            [(r.issuer, r.number, r.record.raw) for r in lists],
+        )
+
+    def certificates_for(self, kid: bytes) -> list[Certificate]:
+        """Stored certificates whose delegate key is ``kid``."""
+        rows = self.db.execute("SELECT cose FROM certs WHERE subject = ?", [kid])
+        return [wire.parse_certificate(raw) for (raw,) in rows]
+
+    def key(self, kid: bytes) -> bytes | None:
+        """The stored raw public key with id ``kid``, if any."""
+        row = self.db.execute("SELECT key FROM keys WHERE kid = ?", [kid]).fetchone()
+        return None if row is None else bytes(row[0])
