@@ -19,6 +19,8 @@ from .errors import DecodeError, EncodeError
 
 MAX_DEPTH: Final = 16
 DEFAULT_MAX_SIZE: Final = 1 << 20
+DEFAULT_MAX_ITEMS: Final = 100_000
+PRESCAN_SIZE: Final = 64 * 1024
 _UINT_LIMIT: Final = 1 << 64
 
 Tag = cbor2.CBORTag
@@ -40,6 +42,7 @@ def decode(
     *,
     what: str = "CBOR item",
     max_size: int = DEFAULT_MAX_SIZE,
+    max_items: int = DEFAULT_MAX_ITEMS,
     tags: frozenset[int] = frozenset(),
 ) -> object:
     """Decode ``data`` strictly; ``what`` names the input in error messages.
@@ -55,6 +58,11 @@ def decode(
         raise DecodeError(f"{what}: empty input")
     if len(data) > max_size:
         raise DecodeError(f"{what}: {len(data)} bytes, more than the limit of {max_size}")
+    if len(data) > PRESCAN_SIZE:
+        # A large input could hold millions of tiny items: refuse it before building them.
+        problem = diagnose(data, tags, max_items=max_items)
+        if problem:
+            raise DecodeError(f"{what}: {problem}")
     try:
         value = cbor2.loads(data)
         again = cbor2.dumps(_prepare(value, 1, "$", tags))
@@ -107,13 +115,17 @@ class _MalformedError(Exception):
     pass
 
 
-def diagnose(data: bytes, tags: frozenset[int] = frozenset()) -> str | None:
+def diagnose(
+    data: bytes, tags: frozenset[int] = frozenset(), *, max_items: int | None = None
+) -> str | None:
     """Name the first way ``data`` departs from the deterministic subset, or None if it does not.
 
-    Slow (pure Python) and only called once a fast check has failed, to say exactly what is wrong.
+    Pure Python, bounded by ``max_items``: run on large inputs before the fast decoder (so a
+    flood of tiny items is refused before it is built) and to explain a failed fast check.
     """
+    scanner = _Scanner(data, tags, len(data) if max_items is None else max_items)
     try:
-        end = _scan(data, 0, 1, tags)
+        end = scanner.item(0, 1)
     except _MalformedError as problem:
         return str(problem)
     if end != len(data):
@@ -121,72 +133,108 @@ def diagnose(data: bytes, tags: frozenset[int] = frozenset()) -> str | None:
     return None
 
 
-def _head(data: bytes, pos: int) -> tuple[int, int, int, int]:
-    """Read one item head at ``pos``: (major type, additional info, argument, next offset)."""
-    if pos >= len(data):
-        raise _MalformedError(f"truncated: input ends at offset {pos} where an item should start")
-    initial = data[pos]
-    major, info = initial >> 5, initial & 31
-    if info < 24:
-        return major, info, info, pos + 1
-    if info == 31:
-        if major == 7:
-            raise _MalformedError(f"unexpected 'break' byte at offset {pos}")
-        raise _MalformedError(
-            f"indefinite-length item at offset {pos}: only definite lengths allowed"
-        )
-    if info > 27:
-        raise _MalformedError(f"reserved additional information {info} at offset {pos}")
-    size = 1 << (info - 24)
-    if pos + 1 + size > len(data):
-        raise _MalformedError(f"truncated: the head at offset {pos} needs {size} more bytes")
-    argument = int.from_bytes(data[pos + 1 : pos + 1 + size], "big")
-    if major != 7 and argument < (24 if info == 24 else 1 << (8 * (size // 2))):
-        raise _MalformedError(f"non-shortest encoding of the argument at offset {pos}")
-    return major, info, argument, pos + 1 + size
+class _Scanner:
+    """A strict, non-allocating walk over CBOR heads: depth- and item-bounded."""
 
+    def __init__(self, data: bytes, tags: frozenset[int], budget: int) -> None:
+        self.data = data
+        self.tags = tags
+        self.budget = budget
 
-def _scan(data: bytes, pos: int, depth: int, tags: frozenset[int]) -> int:
-    start = pos
-    major, info, arg, pos = _head(data, pos)
-    if major in (0, 1):
-        return pos
-    if major in (2, 3):
-        return _scan_string(data, start, pos, arg, text=major == 3)
-    if major == 7:
-        return _scan_simple(start, pos, info, arg)
-    if depth > MAX_DEPTH:
-        raise _MalformedError(f"nested deeper than {MAX_DEPTH} levels at offset {start}")
-    if major == 6:
-        if arg not in tags:
-            raise _MalformedError(f"tag {arg} at offset {start} is not allowed here")
-        return _scan(data, pos, depth + 1, tags)
-    if major == 4:
-        if arg > len(data) - pos:
+    def head(self, pos: int) -> tuple[int, int, int, int]:
+        """Read one item head at ``pos``: (major type, additional info, argument, next offset)."""
+        data = self.data
+        if pos >= len(data):
             raise _MalformedError(
-                f"truncated: array at offset {start} declares {arg} items, "
-                f"{len(data) - pos} bytes remain"
+                f"truncated: input ends at offset {pos} where an item should start"
             )
-        for _ in range(arg):
-            pos = _scan(data, pos, depth + 1, tags)
+        self.budget -= 1
+        if self.budget < 0:
+            raise _MalformedError(f"more items than the limit, at offset {pos}")
+        major, info = data[pos] >> 5, data[pos] & 31
+        if info < 24:
+            return major, info, info, pos + 1
+        if info == 31:
+            if major == 7:
+                raise _MalformedError(f"unexpected 'break' byte at offset {pos}")
+            raise _MalformedError(
+                f"indefinite-length item at offset {pos}: only definite lengths allowed"
+            )
+        if info > 27:
+            raise _MalformedError(f"reserved additional information {info} at offset {pos}")
+        size = 1 << (info - 24)
+        if pos + 1 + size > len(data):
+            raise _MalformedError(f"truncated: the head at offset {pos} needs {size} more bytes")
+        argument = int.from_bytes(data[pos + 1 : pos + 1 + size], "big")
+        if major != 7 and argument < (24 if info == 24 else 1 << (8 * (size // 2))):
+            raise _MalformedError(f"non-shortest encoding of the argument at offset {pos}")
+        return major, info, argument, pos + 1 + size
+
+    def item(self, pos: int, depth: int) -> int:
+        """Check the item at ``pos`` and return the offset after it."""
+        start = pos
+        major, info, arg, pos = self.head(pos)
+        if major in (0, 1):
+            return pos
+        if major in (2, 3):
+            return self.string(start, pos, arg, text=major == 3)
+        if major == 7:
+            return _simple(start, pos, info, arg)
+        if depth > MAX_DEPTH:
+            raise _MalformedError(f"nested deeper than {MAX_DEPTH} levels at offset {start}")
+        if major == 6:
+            if arg not in self.tags:
+                raise _MalformedError(f"tag {arg} at offset {start} is not allowed here")
+            return self.item(pos, depth + 1)
+        if major == 4:
+            if arg > len(self.data) - pos:
+                raise _MalformedError(
+                    f"truncated: array at offset {start} declares {arg} items, "
+                    f"{len(self.data) - pos} bytes remain"
+                )
+            for _ in range(arg):
+                pos = self.item(pos, depth + 1)
+            return pos
+        return self.map(start, pos, arg, depth)
+
+    def string(self, start: int, pos: int, length: int, *, text: bool) -> int:
+        """Check a byte or text string's length (and UTF-8) and return the offset after it."""
+        if length > len(self.data) - pos:
+            raise _MalformedError(
+                f"truncated: string at offset {start} declares {length} bytes, "
+                f"{len(self.data) - pos} remain"
+            )
+        if text:
+            try:
+                self.data[pos : pos + length].decode("utf-8")
+            except UnicodeDecodeError:
+                raise _MalformedError(f"text string at offset {start} is not valid UTF-8") from None
+        return pos + length
+
+    def map(self, start: int, pos: int, count: int, depth: int) -> int:
+        """Check a map: keys are integers or strings, unique and in deterministic order."""
+        data = self.data
+        if 2 * count > len(data) - pos:
+            raise _MalformedError(
+                f"truncated: map at offset {start} declares {count} entries, too few bytes remain"
+            )
+        previous = b""
+        for _ in range(count):
+            key_start = pos
+            if pos < len(data) and data[pos] >> 5 not in (0, 1, 2, 3):
+                raise _MalformedError(f"map key at offset {pos} is not an integer or a string")
+            pos = self.item(pos, depth + 1)
+            key = data[key_start:pos]
+            if key == previous:
+                raise _MalformedError(f"duplicate map key at offset {key_start}")
+            if key < previous:
+                raise _MalformedError(f"map keys out of deterministic order at offset {key_start}")
+            previous = key
+            pos = self.item(pos, depth + 1)
         return pos
-    return _scan_map(data, start, pos, arg, depth=depth, tags=tags)
 
 
-def _scan_string(data: bytes, start: int, pos: int, length: int, *, text: bool) -> int:
-    if length > len(data) - pos:
-        raise _MalformedError(
-            f"truncated: string at offset {start} declares {length} bytes, {len(data) - pos} remain"
-        )
-    if text:
-        try:
-            data[pos : pos + length].decode("utf-8")
-        except UnicodeDecodeError:
-            raise _MalformedError(f"text string at offset {start} is not valid UTF-8") from None
-    return pos + length
-
-
-def _scan_simple(start: int, pos: int, info: int, arg: int) -> int:
+def _simple(start: int, pos: int, info: int, arg: int) -> int:
     if info in (20, 21, 22):
         return pos
     if info in (25, 26, 27):
@@ -194,26 +242,3 @@ def _scan_simple(start: int, pos: int, info: int, arg: int) -> int:
             f"floating-point number at offset {start}: the formats use integers only"
         )
     raise _MalformedError(f"simple value {arg} at offset {start} is not allowed")
-
-
-def _scan_map(
-    data: bytes, start: int, pos: int, count: int, *, depth: int, tags: frozenset[int]
-) -> int:
-    if 2 * count > len(data) - pos:
-        raise _MalformedError(
-            f"truncated: map at offset {start} declares {count} entries, too few bytes remain"
-        )
-    previous = b""
-    for _ in range(count):
-        key_start = pos
-        if pos < len(data) and data[pos] >> 5 not in (0, 1, 2, 3):
-            raise _MalformedError(f"map key at offset {pos} is not an integer or a string")
-        pos = _scan(data, pos, depth + 1, tags)
-        key = data[key_start:pos]
-        if key == previous:
-            raise _MalformedError(f"duplicate map key at offset {key_start}")
-        if key < previous:
-            raise _MalformedError(f"map keys out of deterministic order at offset {key_start}")
-        previous = key
-        pos = _scan(data, pos, depth + 1, tags)
-    return pos

@@ -82,7 +82,9 @@ def parse(
         DecodeError: malformed or non-deterministic CBOR, wrong tag or shape, a header other
             than alg/content type/kid, alg other than Ed25519, wrong content type, nil payload.
     """
-    value = cbor.decode(data, what=what, max_size=max_size, tags=frozenset({COSE_SIGN1_TAG}))
+    value = cbor.decode(
+        data, what=what, max_size=max_size, max_items=16, tags=frozenset({COSE_SIGN1_TAG})
+    )
     if not isinstance(value, cbor.Tag) or value.tag != COSE_SIGN1_TAG:
         raise DecodeError(f"{what}: not a COSE_Sign1 record (CBOR tag 18)")
     body = value.value

@@ -87,7 +87,10 @@ def parse_digital_link(uri: str) -> DigitalLink:
     """
     if not isinstance(uri, str) or len(uri) > MAX_URI_LENGTH:
         raise SchemaError(f"a Digital Link URI is text of at most {MAX_URI_LENGTH} characters")
-    parts = urlsplit(uri)
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        raise SchemaError(f"not a well-formed URI: {uri[:80]!r}") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise SchemaError(f"not an http(s) URI: {uri[:80]!r}")
     segments = parts.path.split("/")
@@ -107,4 +110,10 @@ def parse_digital_link(uri: str) -> DigitalLink:
                 pid = bytes.fromhex(value)
             except ValueError:
                 raise SchemaError("pid in a Digital Link is 64 lowercase hex digits") from None
-    return DigitalLink(normalize_gtin(gtin), check_serial(unquote(serial, errors="strict")), pid)
+    try:
+        serial = unquote(serial, errors="strict")
+    except UnicodeDecodeError:
+        raise SchemaError(
+            "the serial in a Digital Link is not valid percent-encoded UTF-8"
+        ) from None
+    return DigitalLink(normalize_gtin(gtin), check_serial(serial), pid)

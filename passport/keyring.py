@@ -74,8 +74,20 @@ class Keyring:
             seen.add(revocations.issuer)
             self.revocations[revocations.issuer] = revocations
         for revocations in known:
+            if self.trust.root(revocations.issuer) is None:
+                continue  # a list the verifier kept from a root it no longer trusts
             root = self._verified_root(revocations)
             current = self.revocations.get(revocations.issuer)
+            if (
+                current is not None
+                and current.number == revocations.number
+                and current.record.raw != revocations.record.raw
+            ):
+                notes.append(
+                    f"{root.brand} signed two different revocation lists numbered "
+                    f"{current.number}; using the one already known"
+                )
+                current = None
             if current is not None and current.number < revocations.number:
                 notes.append(
                     f"revocation list {current.number} of {root.brand} is older than "

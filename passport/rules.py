@@ -137,9 +137,24 @@ class Walker:
         try:
             return self._brand_actor(event)[0], True
         except AuthorityError:
+            self._refuse_if_revoked(event)
             if event.signer == self.state.owner:
                 return f"owner {_short(event.signer)}, independent {kind}", False
             return f"independent {kind} {_short(event.signer)}", False
+
+    def _refuse_if_revoked(self, event: Event) -> None:
+        """A key the brand revoked signs nothing more, not even as an independent party."""
+        for cert in self.keyring.certs.get(event.signer, []):
+            since = self.keyring.revoked_from(cert)
+            if (
+                since is not None
+                and event.time >= since
+                and self.keyring.brand_of(cert) == self.state.brand
+            ):
+                raise AuthorityError(
+                    f"{event.label()}: signer '{cert.name}' was revoked by "
+                    f"{self.state.brand} from {format_time(since)}"
+                )
 
     # -- event types -----------------------------------------------------------------------
 
@@ -169,10 +184,21 @@ class Walker:
             issuer = root if cert is None else self.keyring.trust.root(cert.issuer)
             if issuer is not None and issuer.covers(gtin):
                 self.state.gtin, self.state.serial = gtin, event.data["serial"]
-                return actor, _describe_product(event.data)
+                self._check_claimed_brand(event, brand)
+                return actor, _describe_product(event.data, brand)
             problems.append(f"{event.label()}: GTIN {gtin} is outside the GS1 prefixes of {brand}")
         self.state.brand = None
         raise AuthorityError("; ".join(problems))
+
+    def _check_claimed_brand(self, event: Event, brand: str) -> None:
+        """The data's brand label is the signer's claim; the trust store's name is the truth."""
+        claimed = event.data.get("brand")
+        if isinstance(claimed, str) and claimed.casefold() != brand.casefold():
+            self.state.flags.add("brand_mismatch")
+            self.state.notes.append(
+                f"{event.label()}: the product data says '{claimed}', but the key that issued "
+                f"it belongs to {brand}"
+            )
 
     def _sale(self, event: Event) -> tuple[str, str]:
         actor, cert = self._brand_actor(event)
@@ -229,8 +255,13 @@ class Walker:
         return actor, summary
 
     def _authentication(self, event: Event) -> tuple[str, str]:
-        actor, _ = self._delegate_or_independent(event, "authenticator")
+        actor, authorised = self._delegate_or_independent(event, "authenticator")
         verdict = event.data["verdict"]
+        if not authorised:
+            self.state.flags.add("independent_authentication")
+            self.state.notes.append(
+                f"{event.label()}: inspection not certified by {self.state.brand} ({actor})"
+            )
         if verdict != "genuine":
             self.state.flags.add("authentication_" + verdict)
             self.state.notes.append(f"{event.label()}: inspection verdict '{verdict}' by {actor}")
@@ -258,11 +289,12 @@ class Walker:
         return actor, f"End of life: {event.data['fate']}"
 
 
-def _describe_product(data: Any) -> str:
-    what = " ".join(str(data[k]) for k in ("brand", "model") if k in data) or "Item"
+def _describe_product(data: Any, brand: str) -> str:
+    model = f" {data['model']}" if "model" in data else ""
     where = f", made in {data['made_in']}" if "made_in" in data else ""
     site = f" at {data['site']}" if "site" in data else ""
     when = f" on {data['made_on']}" if "made_on" in data else ""
     return (
-        f"Passport issued: {what}, GTIN {data['gtin']} serial {data['serial']}{where}{site}{when}"
+        f"Passport issued by {brand}:{model or ' item'}, GTIN {data['gtin']} serial "
+        f"{data['serial']}{where}{site}{when}"
     )

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
+from functools import lru_cache
 from importlib import resources
 from typing import Any, Final
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
+from jsonschema import Draft202012Validator, validators
+from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 
 from . import gs1
@@ -34,8 +36,30 @@ _SCHEMAS: Final = _load_all()
 _REGISTRY: Final = Registry().with_resources(
     (schema["$id"], Resource.from_contents(schema)) for schema in _SCHEMAS.values()
 )
+
+
+@lru_cache(maxsize=256)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _ecma_pattern(
+    validator: object, pattern: str, instance: object, schema: object
+) -> Iterator[ValidationError]:
+    """``pattern`` with ECMA-262 semantics: ``$`` ends the string, never a final newline.
+
+    Python's ``$`` also matches before a trailing newline, so "A1" plus a newline would pass.
+    """
+    if not isinstance(instance, str):
+        return
+    match = _compiled(pattern).search(instance)
+    if match is None or (pattern.endswith("$") and match.end() != len(instance)):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+_Validator: Final = validators.extend(Draft202012Validator, {"pattern": _ecma_pattern})
 _VALIDATORS: Final = {
-    name: Draft202012Validator(schema, registry=_REGISTRY) for name, schema in _SCHEMAS.items()
+    name: _Validator(schema, registry=_REGISTRY) for name, schema in _SCHEMAS.items()
 }
 
 
@@ -69,6 +93,7 @@ def validate_event_data(event_type: str, data: Mapping[str, Any], *, what: str) 
     if event_type == "production":
         try:
             gs1.normalize_gtin(data["gtin"])
+            gs1.check_serial(data["serial"])
         except SchemaError as exc:
             raise SchemaError(f"{what}: {exc}") from None
         if "made_on" in data:

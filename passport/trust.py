@@ -91,6 +91,8 @@ class TrustStore:
             raise TrustError(str(exc)) from exc
         except (ValueError, DppError) as exc:
             raise TrustError(f"{what}: {exc}") from exc
+        except RecursionError:
+            raise TrustError(f"{what}: nested too deeply to be a trust store") from None
         store = cls(roots, logs)
         if len(store._by_kid) != len(roots):
             raise TrustError(f"{what}: a root key is listed twice")

@@ -19,11 +19,13 @@ from .keys import KID_SIZE, PUBLIC_KEY_SIZE
 
 HASH_SIZE: Final = 32
 MAX_BUNDLE_SIZE: Final = 16 * 1024 * 1024
-MAX_EVENTS: Final = 10_000
+MAX_EVENTS: Final = 2_000
 MAX_RECORDS: Final = 1_000
 MAX_REVOKED: Final = 100_000
 MAX_REVOCATIONS_SIZE: Final = 4 * 1024 * 1024
 MAX_PROOF_PATH: Final = 64
+# Every item a bundle may hold at its limits (events, records, keys, log proofs), with room.
+MAX_BUNDLE_ITEMS: Final = 20 + 3 * MAX_RECORDS + MAX_EVENTS * (4 + MAX_PROOF_PATH)
 
 _EVENT_KEYS: Final = frozenset({"v", "pid", "seq", "prev", "type", "time", "data"})
 _CERT_KEYS: Final = frozenset({"v", "key", "name", "role", "types", "nbf", "exp"})
@@ -230,7 +232,12 @@ def parse_revocations(data: bytes, *, what: str = "revocation list") -> Revocati
         data, content_type=cose.CT_REVOCATIONS, what=what, max_size=MAX_REVOCATIONS_SIZE
     )
     fields = _map(
-        cbor.decode(record.payload, what=f"{what} payload", max_size=MAX_REVOCATIONS_SIZE),
+        cbor.decode(
+            record.payload,
+            what=f"{what} payload",
+            max_size=MAX_REVOCATIONS_SIZE,
+            max_items=2 * MAX_REVOKED + 16,
+        ),
         _REVOCATION_KEYS,
         _REVOCATION_KEYS,
         f"{what} payload",
@@ -276,7 +283,7 @@ def parse_bundle(data: bytes, *, what: str = "bundle") -> Bundle:
         DecodeError: the bundle or any record in it is malformed; the message says which.
     """
     fields = _map(
-        cbor.decode(data, what=what, max_size=MAX_BUNDLE_SIZE),
+        cbor.decode(data, what=what, max_size=MAX_BUNDLE_SIZE, max_items=MAX_BUNDLE_ITEMS),
         _BUNDLE_KEYS,
         ("v", "events", "certs", "keys", "revocations"),
         what,
