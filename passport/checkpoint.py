@@ -76,7 +76,7 @@ class NoteVerifier:
         Raises:
             LogError: malformed, not Ed25519, a bad key, or a key hash that does not match.
         """
-        parts = text.strip().split("+") if isinstance(text, str) else []
+        parts = text.strip().split("+", 2) if isinstance(text, str) else []
         if (
             len(parts) != 3
             or not _NAME.fullmatch(parts[0])

@@ -2,20 +2,23 @@
 
 A **fork** is two different events at the same passport id and sequence number (a double sale,
 or a cloned item's history diverging). A **clone** is two different first events for the same
-GS1 identifier from the same brand. Either way the two signed events are portable proof.
+GS1 identifier from the same brand. Each event counts only if the chain up to it verifies:
+signed, linked, and signed by a party entitled to sign it. A forged copy proves nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
 from .bundle import Bundle
-from .errors import DppError
+from .certs import RevocationList
 from .events import Event
-from .keyring import Keyring
+from .keys import kid_of
+from .report import Report
 from .trust import TrustStore
+from .verify import named_kids, verify
 
 
 class ConflictKind(StrEnum):
@@ -35,81 +38,63 @@ class Evidence:
     detail: str
 
 
-def _keyring(bundle: Bundle, trust: TrustStore) -> Keyring:
-    keyring = Keyring(trust)
-    keyring.add_certificates(bundle.certs)
-    keyring.add_keys(bundle.keys)
-    return keyring
-
-
-def _validly_signed(event: Event, keyrings: Sequence[Keyring]) -> bool:
-    for keyring in keyrings:
-        key = keyring.public_key(event.signer)
-        if key is None:
-            continue
-        try:
-            event.record.verify(key)
-        except DppError:
-            return False
-        return True
-    return False
-
-
-def _brand(event: Event, keyring: Keyring) -> str | None:
-    root = keyring.trust.root(event.signer)
-    if root is not None:
-        return root.brand
-    brands = {keyring.brand_of(c) for c in keyring.certs.get(event.signer, [])}
-    return brands.pop() if len(brands) == 1 else None
-
-
-def find_conflicts(a: Bundle, b: Bundle, trust: TrustStore) -> tuple[Evidence, ...]:
+def find_conflicts(
+    a: Bundle,
+    b: Bundle,
+    trust: TrustStore,
+    *,
+    now: int,
+    known_revocations: Iterable[RevocationList] = (),
+) -> tuple[Evidence, ...]:
     """Compare two bundles and return fork or clone evidence (empty if they agree).
 
-    Only events whose signatures verify count: a forged copy proves nothing against anyone.
-    Raises no error for bad signatures; malformed keys or certificates raise :class:`DppError`.
+    Never raises for bad bundles: an event whose chain does not verify is simply no evidence.
     """
-    keyrings = (_keyring(a, trust), _keyring(b, trust))
-    return find_forks(a.events, b.events, keyrings) + _find_clone(a, b, keyrings)
-
-
-def find_forks(
-    left: Iterable[Event], right: Iterable[Event], keyrings: Sequence[Keyring]
-) -> tuple[Evidence, ...]:
-    """The first divergence per passport between two event sets, if both sides are signed."""
-    seen = {(e.pid, e.seq): e for e in left}
-    found: dict[bytes, Evidence] = {}
-    for event in sorted(right, key=lambda e: e.seq):
-        other = seen.get((event.pid, event.seq))
-        if other is None or other.hash == event.hash or event.pid in found:
-            continue
-        if _validly_signed(other, keyrings) and _validly_signed(event, keyrings):
-            found[event.pid] = Evidence(
-                ConflictKind.FORK,
-                other,
-                event,
-                f"two signed events at seq {event.seq} of passport {event.pid.hex()[:16]}…",
-            )
-    return tuple(found.values())
-
-
-def _find_clone(a: Bundle, b: Bundle, keyrings: Sequence[Keyring]) -> tuple[Evidence, ...]:
+    known = tuple(known_revocations)
     if not a.events or not b.events:
         return ()
-    first, second = a.events[0], b.events[0]
-    if first.hash == second.hash or first.seq != 0 or second.seq != 0:
+    if a.events[0].hash == b.events[0].hash:
+        return _fork(a, b, trust, now, known)
+    return _clone(a, b, trust, now, known)
+
+
+def _prefix_report(
+    bundle: Bundle, count: int, trust: TrustStore, now: int, known: tuple[RevocationList, ...]
+) -> Report:
+    """Verify the first ``count`` events of ``bundle`` with the records they need."""
+    events = bundle.events[:count]
+    named = named_kids(events)
+    keys = tuple(k for k in bundle.keys if kid_of(k) in named)
+    prefix = Bundle(events, bundle.certs, keys, bundle.revocations)
+    return verify(prefix, trust, now=now, known_revocations=known)
+
+
+def _fork(
+    a: Bundle, b: Bundle, trust: TrustStore, now: int, known: tuple[RevocationList, ...]
+) -> tuple[Evidence, ...]:
+    for mine, theirs in zip(a.events, b.events, strict=False):
+        if mine.hash == theirs.hash:
+            continue
+        count = mine.seq + 1
+        if mine.seq != theirs.seq or mine.pid != theirs.pid:
+            return ()  # not one chain: the verifier reports the broken one
+        if _prefix_report(a, count, trust, now, known) and _prefix_report(
+            b, count, trust, now, known
+        ):
+            detail = f"two signed events at seq {mine.seq} of passport {mine.pid.hex()[:16]}…"
+            return (Evidence(ConflictKind.FORK, mine, theirs, detail),)
         return ()
-    same_item = (first.data.get("gtin"), first.data.get("serial")) == (
-        second.data.get("gtin"),
-        second.data.get("serial"),
-    )
-    brand = _brand(first, keyrings[0])
-    if not same_item or brand is None or brand != _brand(second, keyrings[1]):
+    return ()
+
+
+def _clone(
+    a: Bundle, b: Bundle, trust: TrustStore, now: int, known: tuple[RevocationList, ...]
+) -> tuple[Evidence, ...]:
+    first = _prefix_report(a, 1, trust, now, known)
+    second = _prefix_report(b, 1, trust, now, known)
+    if not (first and second):
         return ()
-    if not (_validly_signed(first, keyrings[:1]) and _validly_signed(second, keyrings[1:])):
+    if (first.brand, first.gtin, first.serial) != (second.brand, second.gtin, second.serial):
         return ()
-    detail = (
-        f"two passports issued by {brand} for GTIN {first.data['gtin']} "
-        f"serial {first.data['serial']}"
-    )
-    return (Evidence(ConflictKind.CLONE, first, second, detail),)
+    detail = f"two passports issued by {first.brand} for GTIN {first.gtin} serial {first.serial}"
+    return (Evidence(ConflictKind.CLONE, a.events[0], b.events[0], detail),)

@@ -26,11 +26,12 @@ from .errors import (
     InvalidKeyError,
     LogError,
     RuleError,
+    SchemaError,
     SignatureError,
     TrustError,
     UntrustedLogError,
 )
-from .events import Event, EventType
+from .events import MAX_TIME, Event, EventType
 from .keyring import Keyring
 from .keys import kid_of
 from .merkle import leaf_hash, verify_inclusion
@@ -80,9 +81,16 @@ def verify(
     """Verify one passport bundle offline and report every check.
 
     ``now`` is the verifier's time in Unix seconds; ``known_revocations`` are revocation lists
-    the verifier already holds (a bundle cannot roll them back). Never raises for bad input:
-    a :class:`DecodeError` or any other failure is a failed check in the report.
+    the verifier already holds (a bundle cannot roll them back). Never raises for a bad
+    bundle: a :class:`DecodeError` or any other failure is a failed check in the report.
+
+    Raises:
+        SchemaError: ``now`` or ``skew`` (the caller's own parameters) is out of range.
     """
+    if isinstance(now, bool) or not isinstance(now, int) or not 0 <= now <= MAX_TIME:
+        raise SchemaError(f"the verification time must be Unix seconds in [0, {MAX_TIME}]")
+    if isinstance(skew, bool) or not isinstance(skew, int) or not 0 <= skew <= 86_400:
+        raise SchemaError("the clock skew must be 0 to 86400 seconds")
     run = _Run(trust, now, skew, tuple(known_revocations))
     steps = _Steps(run, bundle)
     run.step("decoding", steps.decoding)
@@ -249,6 +257,10 @@ class _Steps:
             checkpoint = verify_checkpoint(entry.checkpoint, self.run.trust.logs)
         except UntrustedLogError:
             checkpoint, trusted = read_unverified(entry.checkpoint), False
+        if len(entry.proofs) != len(self.bundle.events):
+            raise LogError(
+                f"the log entry has {len(entry.proofs)} proofs for {len(self.bundle.events)} events"
+            )
         for event, proof in zip(self.bundle.events, entry.proofs, strict=True):
             try:
                 verify_inclusion(
@@ -262,7 +274,8 @@ class _Steps:
             f"(log indexes {indexes})"
         )
         if not trusted:
-            return Status.WARN, f"{detail}, but that log's key is not in the trust store"
+            # Neutral, like a bundle without a log: consistent with that log, vouched by no one.
+            return Status.PASS, f"{detail}, a log whose key is not in your trust store"
         return Status.PASS, detail
 
 

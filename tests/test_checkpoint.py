@@ -197,3 +197,12 @@ def test_audit_of_two_checkpoints() -> None:
     twin = sign_checkpoint(Checkpoint(ORIGIN, 6, bytes(32)), ORIGIN, LOG)
     with pytest.raises(AuditError, match="split view"):
         audit(old, twin, [], [VERIFIER])
+
+
+def test_verifier_keys_whose_base64_holds_a_plus_sign() -> None:
+    seeds = (key(f"plus-{i}") for i in range(200))
+    signer = next(
+        k for k in seeds if "+" in NoteVerifier("log", k.public_key).to_vkey().split("+", 2)[2]
+    )
+    verifier = NoteVerifier("log", signer.public_key)
+    assert NoteVerifier.from_vkey(verifier.to_vkey()) == verifier

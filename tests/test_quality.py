@@ -23,7 +23,7 @@ def _tool(name: str) -> str:
     return found
 
 
-SOURCES = ("passport", "ledger", "cli", "schemas", "examples", "tests")
+SOURCES = ("passport", "ledger", "cli", "schemas", "examples", "tests", "benchmarks")
 
 
 def test_ruff_lint() -> None:
