@@ -51,6 +51,8 @@ def connect(
     """
     if not create and not path.is_file():
         raise StorageError(f"no ledger at {path} (create one with `dpp init`)")
+    if create:
+        path.parent.mkdir(parents=True, exist_ok=True)
     try:
         # Autocommit at the driver level: this module opens every transaction itself.
         conn = sqlite3.connect(

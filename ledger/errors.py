@@ -31,3 +31,7 @@ class BusyError(StorageError):
 
 class KeyStoreError(DppError):
     """A key file is missing, unreadable, unsafe, or its passphrase is wrong."""
+
+
+class KeyNotFoundError(KeyStoreError, NotFoundError):
+    """No key of that name in the key store."""

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from passport import PublicKey, SigningKey
 from passport.errors import DppError
 
-from .errors import KeyStoreError
+from .errors import KeyNotFoundError, KeyStoreError
 
 Passphrase = Callable[[], str]
 SCRYPT_LOG_N: Final = 17  # 128 MiB, about 0.4 s: the OWASP-recommended floor for scrypt
@@ -189,7 +189,7 @@ class KeyStore:
         try:
             mode = path.stat().st_mode
         except FileNotFoundError:
-            raise KeyStoreError(f"no key called '{name}' in {self.directory}") from None
+            raise KeyNotFoundError(f"no key called '{name}' in {self.directory}") from None
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
             raise KeyStoreError(
                 f"refusing {path}: group or others can access it (run: chmod 600 {path})"

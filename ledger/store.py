@@ -256,12 +256,15 @@ class Ledger:
         for kid in signers:
             for cert in self.records.certificates_for(kid):
                 found.setdefault(cert.record.digest, cert)
+        trust = self.trust()
+        carried = {c.subject_kid for c in found.values()} | {r.key.kid for r in trust.roots}
+        named -= carried  # certificates and the trust store carry these keys already
         key_bytes = {pp.kid_of(k): k for k in keys if pp.kid_of(k) in named}
         for kid in named - key_bytes.keys():
             stored = self.records.key(kid)
             if stored is not None:
                 key_bytes[kid] = stored
-        roots = {r.key.kid for r in self.trust().roots if r.brand == brand}
+        roots = {r.key.kid for r in trust.roots if r.brand == brand}
         issuers = roots | {c.issuer for c in found.values()}
         revocations = tuple(r for r in self.revocations() if r.issuer in issuers)
         return pp.Bundle(

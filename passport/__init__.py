@@ -24,6 +24,7 @@ from .keys import PublicKey, SigningKey, kid_of
 from .report import Check, HistoryEntry, Outcome, Report, Status
 from .sign import delegate, issue, revoke, sign_event
 from .trust import TrustedRoot, TrustStore
+from .verify import named_kids as verify_named_kids
 from .verify import verify
 from .wire import bundle_to_bytes, parse_bundle, parse_event
 
@@ -66,4 +67,5 @@ __all__ = [
     "revoke",
     "sign_event",
     "verify",
+    "verify_named_kids",
 ]

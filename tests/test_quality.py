@@ -36,6 +36,6 @@ def test_ruff_format() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_mypy_strict_on_passport_and_ledger() -> None:
-    result = _run(sys.executable, "-m", "mypy", "--strict", "passport", "ledger")
+def test_mypy_strict() -> None:
+    result = _run(sys.executable, "-m", "mypy", "--strict", "passport", "ledger", "cli")
     assert result.returncode == 0, result.stdout + result.stderr

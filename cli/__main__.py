@@ -1,0 +1,5 @@
+"""``python -m cli`` runs the ``dpp`` command."""
+
+from .main import main
+
+main()

@@ -1,0 +1,325 @@
+"""Setting a home up: init, keys, brands, delegation, revocation, the trust store."""
+
+from __future__ import annotations
+
+import click
+
+import passport as pp
+from ledger import KeyRole, KeyStoreError, Ledger, NotFoundError
+from ledger.files import read_trust, write_atomic
+from passport.certs import Role
+from passport.report import format_time
+
+from .env import LOG_KEY, Home, TimeParam, UsageProblem, emit_json, short
+from .main import dpp
+
+YEAR = 365 * 86_400
+
+
+@dpp.command()
+@click.option("--origin", help="Name of this ledger's transparency log (default: dpp-ledger/<id>).")
+@click.option(
+    "--resolver",
+    default="https://localhost:8000",
+    show_default=True,
+    help="Base URL that QR links point to (the server running `dpp serve`).",
+)
+@click.pass_obj
+def init(home: Home, origin: str | None, resolver: str) -> None:
+    """Create a home: ledger file, key store, trust store, and the log key.
+
+    \b
+    Example:
+      DPP_HOME=./maison dpp init --origin maison-example.com/dpp-log
+    """
+    if home.exists():
+        raise UsageProblem(f"{home.path} already holds a ledger")
+    home.path.mkdir(parents=True, exist_ok=True)
+    log = home.keystore.create(LOG_KEY, KeyRole.LOG, home.passphrase.new)
+    origin = origin or f"dpp-ledger/{log.public_key.kid_hex[:12]}"
+    with Ledger.create(home.ledger_path) as ledger:
+        verifier = ledger.checkpoints.set_log(origin, home.signing_key(LOG_KEY))
+        ledger.checkpoints.sign()
+    home.save_config({"v": 1, "resolver": resolver.rstrip("/")})
+    click.echo(f"Created {home.path}: ledger, key store, log {origin}")
+    click.echo(f"Log verifier key: {verifier.to_vkey()}")
+
+
+# -- keys ------------------------------------------------------------------------------------
+
+
+@dpp.group()
+def key() -> None:
+    """Private keys in this home (encrypted; the passphrase never goes on the command line)."""
+
+
+@key.command("new")
+@click.argument("name")
+@click.option(
+    "--role", type=click.Choice([str(r) for r in KeyRole]), default="owner", show_default=True
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def key_new(home: Home, name: str, role: str, as_json: bool) -> None:
+    """Generate a key called NAME.
+
+    \b
+    Example:
+      dpp key new alice --role owner
+    """
+    info = home.keystore.create(name, role, home.passphrase.new)
+    if as_json:
+        emit_json(
+            {
+                "name": name,
+                "role": role,
+                "kid": info.public_key.kid_hex,
+                "public_key": info.public_key.raw.hex(),
+            }
+        )
+    else:
+        click.echo(f"{name} ({role}) kid {info.public_key.kid_hex}")
+
+
+@key.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def key_list(home: Home, as_json: bool) -> None:
+    """List the keys in this home (public parts only)."""
+    infos = home.keystore.list()
+    if as_json:
+        emit_json(
+            [{"name": i.name, "role": str(i.role), "kid": i.public_key.kid_hex} for i in infos]
+        )
+        return
+    for info in infos:
+        click.echo(f"{info.name:24} {info.role:14} {info.public_key.kid_hex}")
+
+
+@key.command("export")
+@click.argument("name")
+@click.option("--raw", is_flag=True, help="Raw public key as hex instead of PEM.")
+@click.pass_obj
+def key_export(home: Home, name: str, raw: bool) -> None:
+    """Print the public key NAME (PEM SubjectPublicKeyInfo, or --raw hex).
+
+    \b
+    Example:
+      dpp key export alice --raw      # give this to the seller as --to-key
+    """
+    public = home.keystore.info(name).public_key
+    click.echo(public.raw.hex() if raw else public.to_pem().rstrip())
+
+
+# -- brands, delegation, revocation ------------------------------------------------------------
+
+
+@dpp.group()
+def brand() -> None:
+    """Brand root keys."""
+
+
+@brand.command("new")
+@click.argument("name")
+@click.option(
+    "--gs1-prefix",
+    "prefixes",
+    multiple=True,
+    required=True,
+    help="A GS1 company prefix (4-12 digits) the brand issues for; repeatable.",
+)
+@click.option("--display-name", help="The brand's name as verifiers see it (default: NAME).")
+@click.pass_obj
+def brand_new(home: Home, name: str, prefixes: tuple[str, ...], display_name: str | None) -> None:
+    """Create a brand root key NAME, trusted by this home for its GS1 prefixes.
+
+    \b
+    Example:
+      dpp brand new maison --gs1-prefix 3614270 --display-name "Maison Example"
+    """
+    with home.ledger(write=True) as ledger:
+        probe = pp.TrustedRoot(display_name or name, pp.SigningKey.generate().public_key, prefixes)
+        pp.TrustStore.from_json(pp.TrustStore((probe,)).to_json())  # refuse bad prefixes early
+        info = home.keystore.create(name, KeyRole.BRAND, home.passphrase.new)
+        ledger.records.add_root(display_name or name, info.public_key, prefixes)
+    click.echo(
+        f"Brand {display_name or name}: root key {name}, kid {info.public_key.kid_hex}, "
+        f"GS1 prefixes {', '.join(prefixes)}"
+    )
+
+
+def public_key_of(home: Home, reference: str) -> pp.PublicKey:
+    """A key name in this home, or a raw public key as 64 hex digits."""
+    try:
+        if home.keystore.exists(reference):
+            return home.keystore.info(reference).public_key
+    except KeyStoreError:
+        pass  # not a key name: perhaps a raw key
+    try:
+        return pp.PublicKey.from_bytes(bytes.fromhex(reference))
+    except ValueError:
+        raise UsageProblem(
+            f"{reference!r} is neither a key in this home nor a public key (64 hex digits)"
+        ) from None
+
+
+@dpp.command()
+@click.option("--brand", "brand_name", required=True, help="The brand root key that signs.")
+@click.option(
+    "--key",
+    "delegate_key",
+    required=True,
+    help="The delegate: a key name in this home, or its raw public key (hex).",
+)
+@click.option("--role", type=click.Choice([str(r) for r in Role]), required=True)
+@click.option("--types", help="Comma-separated event types (default: the role's usual ones).")
+@click.option("--name", "display", help="The delegate's name in histories (default: --key).")
+@click.option("--from", "nbf", type=TimeParam(), help="Valid from (default: now).")
+@click.option("--until", "exp", type=TimeParam(), help="Valid until (default: one year).")
+@click.pass_obj
+def delegate(
+    home: Home,
+    brand_name: str,
+    delegate_key: str,
+    role: str,
+    types: str | None,
+    display: str | None,
+    nbf: int | None,
+    exp: int | None,
+) -> None:
+    """Let a factory, boutique, outlet, repairer or authenticator sign for a brand.
+
+    \b
+    Example:
+      dpp delegate --brand maison --key boutique --role retailer --name "Boutique Paris"
+    """
+    with home.ledger(write=True) as ledger:
+        now = ledger.clock()
+        subject = public_key_of(home, delegate_key)
+        chosen = None if types is None else [t.strip() for t in types.split(",") if t.strip()]
+        cert = pp.delegate(
+            home.signing_key(brand_name),
+            subject,
+            name=display or delegate_key,
+            role=role,
+            types=chosen,
+            nbf=nbf if nbf is not None else now,
+            exp=exp if exp is not None else now + YEAR,
+        )
+        ledger.records.add_certificate(cert)
+    granted = ", ".join(sorted(cert.types))
+    click.echo(
+        f"{cert.name} ({role}) may sign {granted} for {brand_name} until "
+        f"{format_time(cert.exp)}; kid {short(cert.subject_kid)}"
+    )
+
+
+@dpp.command()
+@click.option("--brand", "brand_name", required=True, help="The brand root key that signs.")
+@click.argument("kid")
+@click.option("--from", "since", type=TimeParam(), help="Revoked from (default: now).")
+@click.pass_obj
+def revoke(home: Home, brand_name: str, kid: str, since: int | None) -> None:
+    """Revoke a delegate's key (by key id): it signs nothing valid from that time on.
+
+    \b
+    Example:
+      dpp revoke --brand maison 3f1c…(64 hex digits) --from 2026-06-01
+    """
+    try:
+        revoked_kid = bytes.fromhex(kid)
+    except ValueError:
+        revoked_kid = b""
+    if len(revoked_kid) != 32:
+        raise UsageProblem("KID is a key id: 64 hex digits (see `dpp key list`)")
+    with home.ledger(write=True) as ledger:
+        root = home.signing_key(brand_name)
+        current = [r for r in ledger.revocations() if r.issuer == root.kid]
+        entries = dict(current[0].revoked) if current else {}
+        now = ledger.clock()
+        entries[revoked_kid] = since if since is not None else now
+        number = current[0].number + 1 if current else 1
+        ledger.records.add_revocations(pp.revoke(root, number=number, issued=now, revoked=entries))
+    click.echo(
+        f"Revocation list {number} of {brand_name}: {short(revoked_kid)} revoked from "
+        f"{format_time(entries[revoked_kid])}"
+    )
+
+
+# -- trust -----------------------------------------------------------------------------------
+
+
+@dpp.group()
+def trust() -> None:
+    """The brand root keys (and log keys) this home trusts."""
+
+
+@trust.command("add")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.pass_obj
+def trust_add(home: Home, file: str) -> None:
+    """Trust every brand root and log in a trust store FILE.
+
+    \b
+    Example:
+      dpp trust add maison-trust.json
+    """
+    store = read_trust(file)
+    with home.ledger() as ledger:
+        added = ledger.records.add_trust_store(store)
+        for log in store.logs:
+            ledger.records.add_log_verifier(log.to_vkey())
+    click.echo(f"Trusted {len(store.roots)} brand roots ({added} new) and {len(store.logs)} logs")
+
+
+@trust.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def trust_list(home: Home, as_json: bool) -> None:
+    """List the trusted brand roots and logs."""
+    with home.ledger() as ledger:
+        store = ledger.trust()
+    if as_json:
+        emit_json(
+            {
+                "roots": [
+                    {"brand": r.brand, "kid": r.key.kid_hex, "gs1_prefixes": list(r.gs1_prefixes)}
+                    for r in store.roots
+                ],
+                "logs": [v.to_vkey() for v in store.logs],
+            }
+        )
+        return
+    for root in store.roots:
+        click.echo(f"{root.brand:24} {root.key.kid_hex}  GS1 {', '.join(root.gs1_prefixes)}")
+    for log in store.logs:
+        click.echo(f"log {log.to_vkey()}")
+
+
+@trust.command("export")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
+@click.pass_obj
+def trust_export(home: Home, output: str) -> None:
+    """Write this home's trust store to a file another verifier can use.
+
+    \b
+    Example:
+      dpp trust export -o trust.json
+    """
+    with home.ledger() as ledger:
+        text = ledger.trust().to_json()
+    write_atomic(output, text.encode())
+    click.echo(f"Wrote {output}")
+
+
+@trust.command("remove")
+@click.argument("kid")
+@click.pass_obj
+def trust_remove(home: Home, kid: str) -> None:
+    """Stop trusting the brand root with key id KID."""
+    with home.ledger() as ledger:
+        try:
+            ledger.records.remove_root(bytes.fromhex(kid))
+        except ValueError:
+            raise NotFoundError(f"{kid!r} is not a key id") from None
+    click.echo(f"Removed {kid[:16]}")

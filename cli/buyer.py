@@ -1,0 +1,280 @@
+"""What a buyer does: verify a bundle offline, check the seller owns it, read QR codes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+import passport as pp
+from ledger import qrimage, system_clock
+from ledger.files import read_bundle
+from passport import gs1, ownership
+from passport.evidence import find_conflicts
+from passport.qr import offline_payload, read_payload
+
+from .env import Home, TimeParam, UsageProblem, emit_json, short
+from .items import is_bundle_path, trust_for
+from .main import dpp
+from .render import print_report
+
+
+def _scanned_matches(
+    report: pp.Report, bundle: pp.Bundle, link: str | None, image: str | None
+) -> tuple[bool, str]:
+    """Whether the bundle is the item whose code was scanned, and what was compared."""
+    payload = link if link is not None else qrimage.read_image(image) if image else None
+    if payload is None:
+        return True, ""
+    scanned = read_payload(payload)
+    if scanned.offline is not None:
+        same = scanned.offline.events[0].hash == bundle.events[0].hash
+        return same, "the offline QR code holds this passport's first event" if same else (
+            "the offline QR code holds another passport's first event"
+        )
+    assert scanned.link is not None  # noqa: S101 - read_payload returns one of the two
+    found = scanned.link
+    same = (found.gtin, found.serial) == (report.gtin, report.serial) and (
+        found.pid is None or found.pid == report.pid
+    )
+    what = f"GTIN {found.gtin} serial {found.serial}" + (
+        f" passport {short(found.pid)}" if found.pid else ""
+    )
+    return same, f"the scanned code names {what}" + ("" if same else ", not this bundle's item")
+
+
+@dpp.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--trust",
+    "trust_file",
+    type=click.Path(dir_okay=False),
+    help="Trust store file (default: this home's).",
+)
+@click.option("--link", help="The GS1 Digital Link the item's QR code gave.")
+@click.option(
+    "--qr", "image", type=click.Path(dir_okay=False), help="A photo of the item's QR code."
+)
+@click.option("--at", "at", type=TimeParam(), help="Verify as of this time (default: now).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def verify(
+    home: Home,
+    files: tuple[str, ...],
+    trust_file: str | None,
+    link: str | None,
+    image: str | None,
+    at: int | None,
+    as_json: bool,
+) -> None:
+    """Verify a bundle offline: signatures, chain, authority, ownership, log.
+
+    Exit code 0 if valid (warnings are printed), 1 if invalid, 2 if unreadable.
+    With two bundles of one passport, reports a fork (or a clone) with the signed events.
+
+    \b
+    Examples:
+      dpp verify bag.dpp --trust trust.json
+      dpp verify bag.dpp --trust trust.json --qr photo.png
+      dpp verify copy-a.dpp copy-b.dpp --trust trust.json
+    """
+    if len(files) > 2:
+        raise UsageProblem("give one bundle, or two to compare")
+    if link and image:
+        raise UsageProblem("give --link or --qr, not both")
+    trust, known = trust_for(home, trust_file)
+    now = at if at is not None else system_clock()
+    bundles = [read_bundle(path) for path in files]
+    reports = [pp.verify(b, trust, now=now, known_revocations=known) for b in bundles]
+    matches, compared = _scanned_matches(reports[0], bundles[0], link, image)
+    conflicts = (
+        find_conflicts(bundles[0], bundles[1], trust, now=now, known_revocations=known)
+        if len(bundles) == 2
+        else ()
+    )
+    if as_json:
+        emit_json(
+            {
+                "files": [{"file": f, **r.to_dict()} for f, r in zip(files, reports, strict=True)],
+                "scanned": {"matches": matches, "detail": compared} if compared else None,
+                "conflicts": [_evidence(e) for e in conflicts],
+            }
+        )
+    else:
+        for path, report in zip(files, reports, strict=True):
+            print_report(report, path)
+        if compared:
+            click.echo(f"Scanned code: {'MATCHES' if matches else 'DOES NOT MATCH'}: {compared}")
+        for evidence in conflicts:
+            click.echo(f"{evidence.kind.upper()}: {evidence.detail}")
+            click.echo(f"  first event  {evidence.first.hash.hex()}")
+            click.echo(f"  second event {evidence.second.hash.hex()}")
+    if not all(reports) or not matches or conflicts:
+        raise click.exceptions.Exit(1)
+
+
+def _evidence(evidence: Any) -> dict[str, Any]:
+    return {
+        "kind": str(evidence.kind),
+        "detail": evidence.detail,
+        "first": evidence.first.raw.hex(),
+        "second": evidence.second.raw.hex(),
+    }
+
+
+@dpp.group()
+def owner() -> None:
+    """Prove, or check, that the seller holds the current owner key."""
+
+
+@owner.command("prove")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--as", "key_name", required=True, help="The owner key.")
+@click.option("--challenge", required=True, help="The text the buyer chose.")
+@click.pass_obj
+def owner_prove(home: Home, file: str, key_name: str, challenge: str) -> None:
+    """Sign the buyer's challenge with the owner key; print the response to hand over.
+
+    \b
+    Example:
+      dpp owner prove bag.dpp --as bob --challenge "buyer-7f3a 2026-05-01"
+    """
+    bundle = read_bundle(file)
+    key = home.signing_key(key_name)
+    click.echo(ownership.prove(key, bundle.events[0].pid, challenge))
+
+
+@owner.command("check")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--challenge", required=True, help="The text you gave the seller.")
+@click.option("--response", required=True, help="What the seller's `dpp owner prove` printed.")
+@click.option(
+    "--trust",
+    "trust_file",
+    type=click.Path(dir_okay=False),
+    help="Trust store file (default: this home's).",
+)
+@click.pass_obj
+def owner_check(
+    home: Home, file: str, challenge: str, response: str, trust_file: str | None
+) -> None:
+    """Check the seller's response against the current owner in the verified bundle.
+
+    \b
+    Example:
+      dpp owner check bag.dpp --challenge "buyer-7f3a 2026-05-01" --response "3q2+7w…"
+    """
+    trust, known = trust_for(home, trust_file)
+    bundle = read_bundle(file)
+    report = pp.verify(bundle, trust, now=system_clock(), known_revocations=known)
+    report.raise_for_outcome()
+    if report.owner is None:
+        raise pp.RuleError("the item has no owner yet: nobody can prove owning it")
+    keys = {pp.kid_of(k): k for k in bundle.keys}
+    if report.owner not in keys:
+        raise pp.RuleError(
+            "the bundle lacks the current owner's public key: ask the seller for "
+            "a bundle that carries it"
+        )
+    ownership.check(
+        pp.PublicKey.from_bytes(keys[report.owner]), bundle.events[0].pid, challenge, response
+    )
+    click.echo(
+        f"The seller holds the current owner key {short(report.owner)} of passport "
+        f"{short(report.pid)}"
+    )
+
+
+@dpp.command()
+@click.argument("reference", metavar="PASSPORT")
+@click.option("--form", type=click.Choice(["link", "offline"]), default="link", show_default=True)
+@click.option("--resolver", help="Base URL of the resolver (default: set by `dpp init`).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="Write a .png or .svg file (default: draw it in the terminal).",
+)
+@click.pass_obj
+def qr(home: Home, reference: str, form: str, resolver: str | None, output: str | None) -> None:
+    """Make the QR code for a passport: a GS1 Digital Link, or an offline code.
+
+    \b
+    Examples:
+      dpp qr 3f1c9a2b -o bag-link.png
+      dpp qr bag.dpp --form offline -o bag-offline.svg
+    """
+    if is_bundle_path(reference):
+        bundle = read_bundle(reference)
+    else:
+        with home.ledger() as ledger:
+            bundle = ledger.bundle(ledger.resolve(reference))
+    first = bundle.events[0]
+    if form == "offline":
+        payload = offline_payload(bundle)
+    else:
+        base = resolver or home.config().get("resolver") or "https://localhost:8000"
+        payload = gs1.digital_link(base, first.data["gtin"], first.data["serial"], first.pid)
+    if output:
+        qrimage.write_image(payload, output)
+        click.echo(f"Wrote {output}: {payload if form == 'link' else f'{len(payload)} characters'}")
+    else:
+        click.echo(qrimage.terminal_text(payload))
+        click.echo(payload if form == "link" else f"(offline code, {len(payload)} characters)")
+
+
+@dpp.command()
+@click.argument("image", type=click.Path(dir_okay=False))
+@click.option(
+    "--trust",
+    "trust_file",
+    type=click.Path(dir_okay=False),
+    help="Trust store file (default: this home's).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def scan(home: Home, image: str, trust_file: str | None, as_json: bool) -> None:
+    """Read a QR code from a photo or PNG and say what it names.
+
+    An offline code is verified against the trust store: who issued the passport.
+
+    \b
+    Example:
+      dpp scan photo.png --trust trust.json
+    """
+    scanned = read_payload(qrimage.read_image(image))
+    if scanned.link is not None:
+        link = scanned.link
+        result = {
+            "form": "link",
+            "gtin": link.gtin,
+            "serial": link.serial,
+            "pid": link.pid.hex() if link.pid else None,
+        }
+        if as_json:
+            emit_json(result)
+        else:
+            click.echo(
+                f"Digital Link: GTIN {link.gtin} serial {link.serial}"
+                + (f" passport {link.pid.hex()}" if link.pid else "")
+            )
+        return
+    assert scanned.offline is not None  # noqa: S101 - read_payload returns one of the two
+    trust, known = trust_for(home, trust_file)
+    report = pp.verify(scanned.offline, trust, now=system_clock(), known_revocations=known)
+    if as_json:
+        emit_json({"form": "offline", **report.to_dict()})
+    elif report:
+        issued = report.history[0]
+        click.echo(
+            f"Offline code: {report.brand} issued passport {short(report.pid)} for GTIN "
+            f"{report.gtin} serial {report.serial} ({issued.when()}, by {issued.actor})."
+        )
+        click.echo(
+            "It proves who issued the passport; ask the seller for the bundle to see the "
+            "item's history and current owner."
+        )
+    else:
+        print_report(report, "Offline QR code")
+    if not report:
+        raise click.exceptions.Exit(1)

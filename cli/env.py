@@ -1,0 +1,186 @@
+"""The CLI's surroundings: the home directory, passphrases, times, and how things are printed."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import click
+
+import passport as pp
+from ledger import KeyStore, KeyStoreError, Ledger
+from ledger.files import read_bounded, write_atomic
+from passport.events import MAX_TIME
+
+PASSPHRASE_VARIABLE: Final = "DPP_PASSPHRASE"  # noqa: S105 - a variable name
+HOME_VARIABLE: Final = "DPP_HOME"
+DEFAULT_HOME: Final = ".dpp"
+LOG_KEY: Final = "log"
+
+
+class UsageProblem(pp.DppError):
+    """The command was asked for something that cannot work as given (exit code 2)."""
+
+
+@dataclass
+class Passphrase:
+    """Asks once per run: ``DPP_PASSPHRASE`` if set, else a hidden prompt on a terminal."""
+
+    cached: str | None = None
+
+    def __call__(self) -> str:
+        """The passphrase, asked for at most once."""
+        if self.cached is not None:
+            return self.cached
+        secret = os.environ.get(PASSPHRASE_VARIABLE)
+        if secret is None:
+            if not sys.stdin.isatty():
+                raise KeyStoreError(
+                    f"no passphrase: set {PASSPHRASE_VARIABLE} or run dpp on a terminal"
+                )
+            secret = click.prompt("Passphrase", hide_input=True, err=True)
+        self.cached = secret
+        return secret
+
+    def new(self) -> str:
+        """A passphrase for a new key: asked twice on a terminal."""
+        if self.cached is None and PASSPHRASE_VARIABLE not in os.environ and sys.stdin.isatty():
+            self.cached = click.prompt(
+                "New key passphrase", hide_input=True, confirmation_prompt=True, err=True
+            )
+        return self()
+
+
+@dataclass
+class Home:
+    """A ledger home: ``ledger.db``, ``keys/``, ``config.json``."""
+
+    path: Path
+    passphrase: Passphrase = field(default_factory=Passphrase)
+    _keys: dict[str, pp.SigningKey] = field(default_factory=dict)
+
+    @property
+    def ledger_path(self) -> Path:
+        """The ledger file."""
+        return self.path / "ledger.db"
+
+    @property
+    def keystore(self) -> KeyStore:
+        """The key store directory."""
+        return KeyStore(self.path / "keys")
+
+    @property
+    def config_path(self) -> Path:
+        """The home's settings file."""
+        return self.path / "config.json"
+
+    def exists(self) -> bool:
+        """Whether the home holds a ledger."""
+        return self.ledger_path.is_file()
+
+    def config(self) -> dict[str, Any]:
+        """The home's settings (empty if none)."""
+        if not self.config_path.is_file():
+            return {}
+        try:
+            value = json.loads(read_bounded(self.config_path, 64 * 1024, what="config"))
+        except ValueError as exc:
+            raise UsageProblem(f"{self.config_path}: not valid JSON ({exc})") from None
+        return value if isinstance(value, dict) else {}
+
+    def save_config(self, config: dict[str, Any]) -> None:
+        """Write the home's settings."""
+        write_atomic(self.config_path, (json.dumps(config, indent=2) + "\n").encode())
+
+    def signing_key(self, name: str) -> pp.SigningKey:
+        """A private key from the key store, decrypted once per run."""
+        if name not in self._keys:
+            self._keys[name] = self.keystore.load(name, self.passphrase)
+        return self._keys[name]
+
+    @contextmanager
+    def ledger(self, *, write: bool = False) -> Iterator[Ledger]:
+        """The home's ledger; for writes, with the log key loaded so checkpoints follow."""
+        if not self.exists():
+            raise UsageProblem(f"no ledger in {self.path}: run `dpp init` (or pass --home DIR)")
+        with Ledger.open(self.ledger_path) as ledger:
+            origin = ledger.checkpoints.origin
+            if write and origin is not None and self.keystore.exists(LOG_KEY):
+                ledger.checkpoints.set_log(origin, self.signing_key(LOG_KEY))
+            yield ledger
+
+
+def resolve_home(option: str | None) -> Home:
+    """``--home``, else ``$DPP_HOME``, else ``./.dpp``."""
+    return Home(Path(option or os.environ.get(HOME_VARIABLE) or DEFAULT_HOME))
+
+
+def parse_time(text: str) -> int:
+    """Unix seconds from digits, a date (midnight UTC) or an ISO 8601 time.
+
+    Raises:
+        UsageProblem: none of those, or outside year 1970 to 9999.
+    """
+    text = text.strip()
+    try:
+        if text.isdigit():
+            value = int(text)
+        else:
+            moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=datetime.UTC)
+            value = int(moment.timestamp())
+    except (ValueError, OverflowError):
+        raise UsageProblem(
+            f"{text!r} is not a time: use 2026-05-01, 2026-05-01T10:00:00Z or Unix seconds"
+        ) from None
+    if not 0 <= value <= MAX_TIME:
+        raise UsageProblem(f"{text!r} is outside the years 1970 to 9999")
+    return value
+
+
+class TimeParam(click.ParamType):  # type: ignore[type-arg]
+    """A click parameter that reads times with :func:`parse_time`."""
+
+    name = "time"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        """Parse a time or fail with click's usage error."""
+        if isinstance(value, int):
+            return value
+        try:
+            return parse_time(str(value))
+        except UsageProblem as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def emit_json(value: Any) -> None:
+    """Print one JSON document on stdout."""
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def progress(total: int, label: str) -> tuple[Callable[[int], None], Callable[[], None]]:
+    """A progress bar on a terminal (stderr); nothing when not on one. Returns (update, close)."""
+    if not sys.stderr.isatty() or total <= 0:
+        return (lambda done: None), (lambda: None)
+    bar = click.progressbar(length=total, label=label, file=sys.stderr)
+    bar.__enter__()
+    state = {"shown": 0}
+
+    def update(done: int) -> None:
+        bar.update(done - state["shown"])
+        state["shown"] = done
+
+    return update, (lambda: bar.__exit__(None, None, None))
+
+
+def short(kid: bytes | None) -> str:
+    """A key id as a person reads it: 16 hex digits."""
+    return "-" if kid is None else kid.hex()[:16]

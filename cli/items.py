@@ -1,0 +1,545 @@
+"""A passport's life: issue (one or thousands), record events, show, export, import."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+import passport as pp
+from ledger import Ledger, issue_many, system_clock
+from ledger.files import MAX_TEXT_FILE, append_to_bundle, read_bounded, read_bundle, write_atomic
+from passport import gs1, schema, wire
+
+from .admin import public_key_of
+from .env import Home, UsageProblem, emit_json, progress, short
+from .main import dpp
+from .render import print_report
+
+MAX_ROWS_FILE = 256 * 1024 * 1024
+CSV_COLUMNS = (
+    "gtin",
+    "serial",
+    "brand",
+    "model",
+    "category",
+    "made_in",
+    "site",
+    "made_on",
+    "recycled_content",
+    "care",
+    "materials",
+    "repair_score",
+    "spare_parts_years",
+    "repair_instructions",
+)
+
+
+def read_json_object(path: str, what: str) -> dict[str, Any]:
+    """A JSON object from a file (bounded, strictly parsed).
+
+    Raises:
+        DecodeError: not a JSON object.
+    """
+    try:
+        value = json.loads(read_bounded(path, MAX_TEXT_FILE, what=what))
+    except (ValueError, RecursionError) as exc:
+        raise pp.DecodeError(f"{what} {path}: not valid JSON ({exc})") from None
+    if not isinstance(value, dict):
+        raise pp.DecodeError(f"{what} {path}: must hold a JSON object")
+    return value
+
+
+def is_bundle_path(reference: str) -> bool:
+    """Whether a PASSPORT argument names a bundle file rather than a ledger passport."""
+    return reference.endswith(".dpp") or Path(reference).is_file()
+
+
+# -- issue -----------------------------------------------------------------------------------
+
+
+@dpp.command()
+@click.option("--brand", "brand_name", required=True, help="The brand root key.")
+@click.option("--as", "signer_name", help="Sign with this key instead (a factory delegate).")
+@click.option("--gtin", help="GTIN-8/12/13/14 of the item.")
+@click.option("--serial", help="Serial number (GS1 AI 21: 1-20 characters).")
+@click.option(
+    "--data",
+    "data_file",
+    type=click.Path(dir_okay=False),
+    help="JSON file of production data (model, materials, made_in, ...).",
+)
+@click.option(
+    "--from",
+    "rows_file",
+    type=click.Path(dir_okay=False),
+    help="Issue one passport per row of a .csv or .jsonl file.",
+)
+@click.option("--batch", default=1000, show_default=True, help="Rows per transaction.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def issue(
+    home: Home,
+    brand_name: str,
+    signer_name: str | None,
+    gtin: str | None,
+    serial: str | None,
+    data_file: str | None,
+    rows_file: str | None,
+    batch: int,
+    as_json: bool,
+) -> None:
+    """Issue passports: one (--gtin, --serial) or many (--from FILE).
+
+    \b
+    CSV columns (header row; only gtin and serial are required):
+      gtin, serial, brand, model, category, made_in, site, made_on (YYYY-MM-DD),
+      recycled_content (%), care, materials ("calf leather:85:FR;brass:15:IT"),
+      repair_score (0-100), spare_parts_years, repair_instructions
+    A .jsonl file holds one JSON object of production data per line.
+    \b
+    Examples:
+      dpp issue --brand maison --gtin 03614270000423 --serial MX-1 --data bag.json
+      dpp issue --brand maison --as factory --from run-2026-05.csv
+    """
+    signer = home.signing_key(signer_name or brand_name)
+    if rows_file:
+        if gtin or serial or data_file:
+            raise UsageProblem("--from issues from a file: leave out --gtin, --serial and --data")
+        _issue_many(home, signer, rows_file, batch, as_json)
+        return
+    if not gtin or not serial:
+        raise UsageProblem("give --gtin and --serial (or --from FILE)")
+    data = read_json_object(data_file, "production data") if data_file else {}
+    data.update({"gtin": gs1.normalize_gtin(gtin), "serial": serial})
+    with home.ledger(write=True) as ledger:
+        event = pp.issue(signer, data, time=ledger.clock())
+        ledger.append(event)
+    missing = schema.missing_product_fields(data)
+    if missing:
+        click.echo(f"warning: an ESPR passport should also carry: {', '.join(missing)}", err=True)
+    if as_json:
+        emit_json({"pid": event.pid.hex(), "missing": list(missing)})
+    else:
+        click.echo(event.pid.hex())
+
+
+def _issue_many(
+    home: Home, signer: pp.SigningKey, rows_file: str, batch: int, as_json: bool
+) -> None:
+    rows = list(read_rows(rows_file))
+    update, close = progress(len(rows), "Issuing")
+    with home.ledger(write=True) as ledger:
+        try:
+            summary = issue_many(
+                ledger, signer, (r for _, r in rows), batch_size=batch, progress=update
+            )
+        finally:
+            close()
+    lines = [line for line, _ in rows]
+    refused = [(lines[i], reason) for i, reason in summary.refused]
+    if as_json:
+        emit_json(
+            {
+                "issued": [{"line": lines[i], "pid": pid.hex()} for i, pid in summary.issued],
+                "refused": [{"line": n, "reason": r} for n, r in refused],
+            }
+        )
+    else:
+        click.echo(
+            f"Issued {len(summary.issued)} passports from {rows_file}; refused {len(refused)}"
+        )
+        for line, reason in refused:
+            click.echo(f"  line {line}: {reason}", err=True)
+    if refused:
+        raise click.exceptions.Exit(1)
+
+
+def read_rows(path: str) -> Iterator[tuple[int, Any]]:
+    """(line number, production data) for each row of a .csv or .jsonl file.
+
+    Raises:
+        DecodeError: unreadable, not UTF-8, unknown columns, or a malformed JSON line.
+    """
+    raw = read_bounded(path, MAX_ROWS_FILE, what="rows file")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise pp.DecodeError(f"{path}: not UTF-8 text") from None
+    if path.endswith(".jsonl"):
+        for number, line in enumerate(text.splitlines(), start=1):
+            if line.strip():
+                try:
+                    yield number, json.loads(line)
+                except (ValueError, RecursionError) as exc:
+                    raise pp.DecodeError(f"{path} line {number}: not JSON ({exc})") from None
+        return
+    if not path.endswith(".csv"):
+        raise UsageProblem(f"{path}: --from takes a .csv or a .jsonl file")
+    reader = csv.DictReader(io.StringIO(text))
+    unknown = set(reader.fieldnames or ()) - set(CSV_COLUMNS)
+    if unknown or not reader.fieldnames:
+        raise pp.DecodeError(f"{path}: unknown columns {sorted(unknown)} (see dpp issue --help)")
+    for row in reader:
+        yield reader.line_num, csv_row(row)
+
+
+def csv_row(row: dict[str, str | None]) -> dict[str, Any]:
+    """Production data from one CSV row (empty cells are left out)."""
+    cells = {k: v.strip() for k, v in row.items() if k and v is not None and v.strip()}
+    data: dict[str, Any] = {
+        k: cells[k]
+        for k in (
+            "gtin",
+            "serial",
+            "brand",
+            "model",
+            "category",
+            "made_in",
+            "site",
+            "made_on",
+            "care",
+        )
+        if k in cells
+    }
+    if "gtin" in data and data["gtin"].isdigit() and len(data["gtin"]) in (8, 12, 13):
+        data["gtin"] = data["gtin"].zfill(14)
+    for name in ("recycled_content",):
+        if name in cells:
+            data[name] = _number(cells[name])
+    if "materials" in cells:
+        data["materials"] = [_material(part) for part in cells["materials"].split(";") if part]
+    repair = {
+        k: v
+        for k, v in (
+            ("score", cells.get("repair_score")),
+            ("spare_parts_years", cells.get("spare_parts_years")),
+        )
+        if v
+    }
+    repairability: dict[str, Any] = {k: _number(v) for k, v in repair.items()}
+    if "repair_instructions" in cells:
+        repairability["instructions"] = cells["repair_instructions"]
+    if repairability:
+        data["repairability"] = repairability
+    return data
+
+
+def _number(text: str) -> int | str:
+    return int(text) if text.isdigit() else text  # the schema names what is wrong
+
+
+def _material(text: str) -> dict[str, Any]:
+    parts = [p.strip() for p in text.split(":")]
+    material: dict[str, Any] = {"material": parts[0]}
+    if len(parts) > 1:
+        material["share"] = _number(parts[1])
+    if len(parts) > 2:
+        material["origin"] = parts[2]
+    return material
+
+
+# -- record ----------------------------------------------------------------------------------
+
+EVENT_TYPES = (
+    "sale",
+    "outlet",
+    "resale",
+    "repair",
+    "authentication",
+    "stolen",
+    "recovered",
+    "end-of-life",
+)
+
+
+@dpp.command()
+@click.argument("event_type", metavar="TYPE", type=click.Choice(EVENT_TYPES))
+@click.argument("reference", metavar="PASSPORT")
+@click.option("--as", "signer_name", required=True, help="The key that signs the event.")
+@click.option("--owner", help="sale: the buyer (key id, or a key name in this home).")
+@click.option("--owner-key", help="sale: the buyer's raw public key (hex), kept in the bundle.")
+@click.option(
+    "--channel",
+    type=click.Choice(["boutique", "online", "outlet", "department_store", "other"]),
+    help="sale: where it was sold.",
+)
+@click.option(
+    "--receipt",
+    type=click.Path(dir_okay=False),
+    help="sale: a receipt file, stored only as a salted hash.",
+)
+@click.option("--to", "to", help="resale: the new owner (key id, or a key name in this home).")
+@click.option("--to-key", help="resale: the new owner's raw public key (hex).")
+@click.option("--platform", help="resale: the platform it was sold on.")
+@click.option("--work", help="repair: what was done.")
+@click.option("--part", "parts", multiple=True, help="repair: a part replaced; repeatable.")
+@click.option(
+    "--verdict",
+    type=click.Choice(["genuine", "not_genuine", "inconclusive"]),
+    help="authentication: the verdict.",
+)
+@click.option("--method", help="authentication: how the item was inspected.")
+@click.option("--reference", "case", help="stolen/recovered: a police or insurance reference.")
+@click.option(
+    "--fate",
+    type=click.Choice(["recycled", "destroyed", "upcycled"]),
+    help="end-of-life: what became of the item.",
+)
+@click.option("--facility", help="end-of-life: where.")
+@click.option("--note", help="outlet: a note.")
+@click.option(
+    "--data",
+    "data_file",
+    type=click.Path(dir_okay=False),
+    help="JSON file of event data (options given here override it).",
+)
+@click.option(
+    "--trust",
+    "trust_file",
+    type=click.Path(dir_okay=False),
+    help="For a bundle file: the trust store to check it against.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def record(
+    home: Home, /, event_type: str, reference: str, signer_name: str, **options: Any
+) -> None:
+    """Record an event on a passport (in the ledger, or appended to a .dpp bundle file).
+
+    PASSPORT is a passport id, a unique prefix (8+ hex digits), a GS1 Digital Link URI,
+    or the path of a .dpp bundle file.
+
+    \b
+    Examples:
+      dpp record sale 3f1c9a2b --as boutique --owner alice --channel boutique
+      dpp record resale bag.dpp --as alice --to-key "$(dpp key export bob --raw)"
+      dpp record repair 3f1c9a2b --as repairer --work "new handles" --part handle
+    """
+    as_json = options.pop("as_json")
+    trust_file = options.pop("trust_file")
+    kind = event_type.replace("-", "_")
+    data, keys, salt = _event_data(home, kind, options)
+    signer = home.signing_key(signer_name)
+    keys.append(signer.public_key)  # an owner's or independent signer's key travels with the chain
+    if is_bundle_path(reference):
+        event, report = _append_to_file(home, reference, signer, kind, data, keys, trust_file)
+    else:
+        with home.ledger(write=True) as ledger:
+            head = ledger.chain(ledger.resolve(reference))[-1]
+            event = pp.sign_event(
+                signer, kind, data, time=max(ledger.clock(), head.time), after=head
+            )
+            report = ledger.append(event, keys=keys)
+    if as_json:
+        emit_json(
+            {
+                "pid": event.pid.hex(),
+                "seq": event.seq,
+                "event": event.hash.hex(),
+                "outcome": str(report.outcome),
+                "receipt_salt": salt,
+            }
+        )
+    else:
+        click.echo(
+            f"Recorded {event.label()} on passport {short(event.pid)}: {report.history[-1].summary}"
+        )
+        if salt:
+            click.echo(f"Receipt salt (give it to the buyer; it is not stored anywhere): {salt}")
+
+
+def _event_data(
+    home: Home, kind: str, options: dict[str, Any]
+) -> tuple[dict[str, Any], list[pp.PublicKey], str | None]:
+    data_file = options.pop("data_file")
+    data = read_json_object(data_file, "event data") if data_file else {}
+    keys: list[pp.PublicKey] = []
+    for field, key_option, name in (("owner", "owner_key", "owner"), ("to", "to_key", "to")):
+        if options.get(key_option):
+            key = public_key_of(home, options[key_option])
+            keys.append(key)
+            data[field] = key.kid_hex
+        elif options.get(name):
+            data[field] = _kid_or_name(home, options[name], keys)
+    salt = None
+    if options.get("receipt"):
+        salt = secrets.token_hex(16)
+        receipt = read_bounded(options["receipt"], MAX_TEXT_FILE, what="receipt")
+        data["receipt"] = hashlib.sha256(bytes.fromhex(salt) + receipt).hexdigest()
+    simple = {
+        "channel": "channel",
+        "platform": "platform",
+        "work": "work",
+        "verdict": "verdict",
+        "method": "method",
+        "case": "reference",
+        "fate": "fate",
+        "facility": "facility",
+        "note": "note",
+    }
+    for option, field in simple.items():
+        if options.get(option):
+            data[field] = options[option]
+    if options.get("parts"):
+        data["parts"] = list(options["parts"])
+    if kind == "sale":
+        data.setdefault("channel", "boutique")
+    return data, keys, salt
+
+
+def _kid_or_name(home: Home, value: str, keys: list[pp.PublicKey]) -> str:
+    try:
+        if home.keystore.exists(value):
+            key = home.keystore.info(value).public_key
+            keys.append(key)
+            return key.kid_hex
+    except pp.DppError:
+        pass
+    return value.lower()  # a key id: the schema checks its form
+
+
+def _append_to_file(
+    home: Home,
+    path: str,
+    signer: pp.SigningKey,
+    kind: str,
+    data: dict[str, Any],
+    keys: list[pp.PublicKey],
+    trust_file: str | None,
+) -> tuple[pp.Event, pp.Report]:
+    trust, known = trust_for(home, trust_file)
+    bundle = read_bundle(path)
+    head = bundle.events[-1]
+    now = system_clock()
+    event = pp.sign_event(signer, kind, data, time=max(now, head.time), after=head)
+    report = append_to_bundle(path, event, trust, now=now, keys=keys, known_revocations=known)
+    return event, report
+
+
+def trust_for(
+    home: Home, trust_file: str | None
+) -> tuple[pp.TrustStore, tuple[pp.RevocationList, ...]]:
+    """The trust store to verify against: --trust FILE, else this home's (with its revocations).
+
+    Raises:
+        UsageProblem: neither is available.
+    """
+    from ledger.files import read_trust
+
+    if trust_file:
+        known: tuple[pp.RevocationList, ...] = ()
+        if home.exists():
+            with Ledger.open(home.ledger_path) as ledger:
+                known = ledger.revocations()
+        return read_trust(trust_file), known
+    if not home.exists():
+        raise UsageProblem("no trust store: pass --trust FILE (or use a home with `--home`)")
+    with Ledger.open(home.ledger_path) as ledger:
+        return ledger.trust(), ledger.revocations()
+
+
+# -- show, export, import --------------------------------------------------------------------
+
+
+@dpp.command()
+@click.argument("reference", metavar="PASSPORT")
+@click.option(
+    "--trust",
+    "trust_file",
+    type=click.Path(dir_okay=False),
+    help="For a bundle file: the trust store to check it against.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def show(home: Home, reference: str, trust_file: str | None, as_json: bool) -> None:
+    """Show a passport's history as a person reads it, with its owner and flags.
+
+    \b
+    Example:
+      dpp show 3f1c9a2b
+    """
+    if is_bundle_path(reference):
+        trust, known = trust_for(home, trust_file)
+        report = pp.verify(
+            read_bundle(reference), trust, now=system_clock(), known_revocations=known
+        )
+    else:
+        with home.ledger() as ledger:
+            report = ledger.verify(ledger.resolve(reference))
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        print_report(report, f"Passport {short(report.pid)}", checks=not report)
+
+
+@dpp.command()
+@click.argument("reference", metavar="PASSPORT")
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False), help="The .dpp file to write."
+)
+@click.pass_obj
+def export(home: Home, reference: str, output: str) -> None:
+    """Write a passport as a bundle file anyone can verify offline.
+
+    \b
+    Example:
+      dpp export 3f1c9a2b -o bag.dpp
+    """
+    with home.ledger() as ledger:
+        pid = ledger.resolve(reference)
+        data = ledger.export(pid)
+    write_atomic(output, data)
+    click.echo(f"Wrote {output} ({len(data)} bytes, passport {short(pid)})")
+
+
+@dpp.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def import_(home: Home, files: tuple[str, ...], as_json: bool) -> None:
+    """Verify bundle files and store what is new in them (forks and clones keep only evidence).
+
+    With several files, each refused one is named and the rest are imported (exit code 1).
+
+    \b
+    Example:
+      dpp import bag.dpp watch.dpp
+    """
+    results: list[dict[str, Any]] = []
+    update, close = progress(len(files), "Importing")
+    with home.ledger(write=True) as ledger:
+        for done, path in enumerate(files, start=1):
+            try:
+                data = read_bounded(path, wire.MAX_BUNDLE_SIZE, what="bundle")
+                result = ledger.import_bundle(data)
+            except pp.DppError as error:
+                if len(files) == 1:
+                    raise  # one file: its own error and exit code
+                results.append({"file": path, "error": str(error)})
+            else:
+                results.append(
+                    {"file": path, "pid": result.pid.hex(), "new_events": result.new_events}
+                )
+            update(done)
+    close()
+    if as_json:
+        emit_json(results)
+    else:
+        for entry in results:
+            if "error" in entry:
+                click.echo(f"{entry['file']}: refused: {entry['error']}", err=True)
+            else:
+                click.echo(
+                    f"{entry['file']}: passport {entry['pid'][:16]}, "
+                    f"{entry['new_events']} new events"
+                )
+    if any("error" in entry for entry in results):
+        raise click.exceptions.Exit(1)

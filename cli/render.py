@@ -1,0 +1,41 @@
+"""How reports and histories are printed for people."""
+
+from __future__ import annotations
+
+import click
+
+import passport as pp
+from passport.report import Status
+
+from .env import short
+
+MARKS = {Status.PASS: "ok", Status.WARN: "warn", Status.FAIL: "FAIL", Status.SKIP: "skip"}
+VERDICT = {
+    pp.Outcome.VALID: "GENUINE: every check passed",
+    pp.Outcome.WARNINGS: "GENUINE, WITH WARNINGS: read them before you buy",
+    pp.Outcome.INVALID: "NOT GENUINE: this passport does not verify",
+}
+
+
+def print_report(report: pp.Report, title: str, *, checks: bool = True) -> None:
+    """The verdict first, then the checks, the history and the item's state."""
+    click.echo(f"{title}: {VERDICT[report.outcome]}")
+    if report.brand:
+        click.echo(f"  {report.brand} item, GTIN {report.gtin}, serial {report.serial}")
+    if checks:
+        for check in report.checks:
+            if check.status is not Status.SKIP or check.name == "log":
+                click.echo(f"  [{MARKS[check.status]:>4}] {check.name:12} {check.detail}")
+    if report.history:
+        click.echo("  History:")
+        for entry in report.history:
+            click.echo(f"    {entry.when()}  {entry.summary}")
+            click.echo(f"    {'':20}  by {entry.actor}")
+    if report:
+        flags = ", ".join(sorted(report.flags)) or "none"
+        click.echo(
+            f"  Current owner: {short(report.owner) if report.owner else 'none (unsold)'}"
+            f"   channel: {report.channel or '-'}   flags: {flags}"
+        )
+    for failure in report.failures:
+        click.echo(f"  Why: {failure.detail}")

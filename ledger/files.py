@@ -1,0 +1,108 @@
+"""Files from outside and files we write: bounded reads, atomic writes, bundle files.
+
+A bundle file is a ledger of one item: a seller who holds it and the owner key appends a
+resale to the file itself; the new file verifies before it replaces the old one.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import passport as pp
+from passport import wire
+
+from .errors import NotFoundError
+
+MAX_TEXT_FILE = 4 * 1024 * 1024
+
+
+def read_bounded(path: Path | str, limit: int, *, what: str = "file") -> bytes:
+    """Read at most ``limit`` bytes of ``path``; a larger file is refused, not truncated.
+
+    Raises:
+        NotFoundError: no such file. DecodeError: larger than ``limit``.
+    """
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+    except FileNotFoundError:
+        raise NotFoundError(f"{what} {path}: no such file") from None
+    except IsADirectoryError:
+        raise NotFoundError(f"{what} {path}: is a directory") from None
+    if len(data) > limit:
+        raise pp.DecodeError(f"{what} {path}: larger than {limit} bytes")
+    return data
+
+
+def read_bundle(path: Path | str) -> pp.Bundle:
+    """Read and parse a bundle file (signatures not yet checked).
+
+    Raises:
+        NotFoundError, DecodeError.
+    """
+    data = read_bounded(path, wire.MAX_BUNDLE_SIZE, what="bundle")
+    return wire.parse_bundle(data, what=f"bundle {path}")
+
+
+def read_trust(path: Path | str) -> pp.TrustStore:
+    """Read a trust store file.
+
+    Raises:
+        NotFoundError, TrustError.
+    """
+    data = read_bounded(path, MAX_TEXT_FILE, what="trust store")
+    return pp.TrustStore.from_json(data, what=f"trust store {path}")
+
+
+def write_atomic(path: Path | str, data: bytes, *, mode: int = 0o644) -> None:
+    """Write ``data`` to ``path`` via a temporary file and a rename: never half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def append_to_bundle(
+    path: Path | str,
+    event: pp.Event,
+    trust: pp.TrustStore,
+    *,
+    now: int,
+    keys: Iterable[pp.PublicKey] = (),
+    known_revocations: Iterable[pp.RevocationList] = (),
+) -> pp.Report:
+    """Append ``event`` to the bundle file at ``path`` once the longer chain verifies.
+
+    The log entry is dropped (its proofs do not cover the new event); a ledger that imports the
+    file logs the event again.
+
+    Raises:
+        DppError: the file does not parse, or the new chain does not verify; the file is unchanged.
+    """
+    bundle = read_bundle(path)
+    new_keys = tuple(dict.fromkeys((*bundle.keys, *(k.raw for k in keys))))
+    named = pp.verify_named_kids((*bundle.events, event))
+    named -= {c.subject_kid for c in bundle.certs} | {r.key.kid for r in trust.roots}
+    longer = pp.Bundle(
+        (*bundle.events, event),
+        bundle.certs,
+        tuple(k for k in new_keys if pp.kid_of(k) in named),
+        bundle.revocations,
+    )
+    report = pp.verify(longer, trust, now=now, known_revocations=known_revocations)
+    report.raise_for_outcome()
+    write_atomic(path, pp.bundle_to_bytes(longer))
+    return report

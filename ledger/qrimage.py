@@ -1,0 +1,69 @@
+"""QR code images: written as PNG or SVG (error correction M), drawn in a terminal, or read back.
+
+Reading uses zxing-cpp; what the code says is then parsed, untrusted, by ``passport.qr``.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import qrcode
+import qrcode.image.svg
+import zxingcpp
+from PIL import Image, UnidentifiedImageError
+
+import passport as pp
+
+from .files import read_bounded, write_atomic
+
+MAX_IMAGE = 32 * 1024 * 1024
+MAX_PIXELS = 40_000_000
+
+
+def _code(payload: str) -> qrcode.QRCode:
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
+    code.add_data(payload)
+    code.make(fit=True)
+    return code
+
+
+def write_image(payload: str, path: Path | str) -> None:
+    """Write ``payload`` as a QR code image; ``.svg`` gives SVG, anything else PNG."""
+    path = Path(path)
+    code = _code(payload)
+    buffer = io.BytesIO()
+    if path.suffix.lower() == ".svg":
+        code.make_image(image_factory=qrcode.image.svg.SvgPathImage).save(buffer)
+    else:
+        code.make_image(fill_color="black", back_color="white").save(buffer, format="PNG")
+    write_atomic(path, buffer.getvalue())
+
+
+def terminal_text(payload: str) -> str:
+    """The QR code drawn with block characters, for a terminal."""
+    out = io.StringIO()
+    _code(payload).print_ascii(out=out, invert=True)
+    return out.getvalue()
+
+
+def read_image(path: Path | str) -> str:
+    """The text of the one QR code in the image at ``path``.
+
+    Raises:
+        NotFoundError: no such file. DecodeError: not an image, too large, or no QR code in it.
+    """
+    data = read_bounded(path, MAX_IMAGE, what="image")
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            results = zxingcpp.read_barcodes(image.convert("L"))
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise pp.DecodeError(f"image {path}: not a readable picture ({exc})") from None
+    texts = [r.text for r in results if r.valid and r.format == zxingcpp.BarcodeFormat.QRCode]
+    if not texts:
+        raise pp.DecodeError(f"image {path}: no QR code found")
+    if len(set(texts)) > 1:
+        raise pp.DecodeError(f"image {path}: more than one QR code; crop to one")
+    return texts[0]

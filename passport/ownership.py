@@ -1,0 +1,47 @@
+"""Proof of ownership: the seller signs a buyer's challenge with the current owner key.
+
+The signed message is domain-separated (it can never be mistaken for an event or a note) and
+binds the passport id, so a proof for one item proves nothing about another.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Final
+
+from .errors import SignatureError
+from .keys import PublicKey, SigningKey
+
+CONTEXT: Final = b"dpp ownership proof v1\n"
+MAX_CHALLENGE: Final = 1024
+
+
+def _message(pid: bytes, challenge: str) -> bytes:
+    encoded = challenge.encode("utf-8")
+    if not 0 < len(encoded) <= MAX_CHALLENGE:
+        raise SignatureError(f"a challenge is 1 to {MAX_CHALLENGE} bytes of text")
+    return CONTEXT + pid + len(encoded).to_bytes(2, "big") + encoded
+
+
+def prove(key: SigningKey, pid: bytes, challenge: str) -> str:
+    """The response (base64) that proves holding ``key`` for passport ``pid``."""
+    return base64.b64encode(key.sign(_message(pid, challenge))).decode()
+
+
+def check(owner: PublicKey, pid: bytes, challenge: str, response: str) -> None:
+    """Check a response against the current owner's public key.
+
+    Raises:
+        SignatureError: malformed, or not signed by the owner for this passport and challenge.
+    """
+    try:
+        signature = base64.b64decode(response.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise SignatureError("the response is not base64") from None
+    try:
+        owner.verify(signature, _message(pid, challenge))
+    except SignatureError:
+        raise SignatureError(
+            "the response was not signed by the current owner's key for this passport and challenge"
+        ) from None
