@@ -10,7 +10,7 @@ from ledger.files import read_trust, write_atomic
 from passport.certs import Role
 from passport.report import format_time
 
-from .env import LOG_KEY, Home, TimeParam, UsageProblem, emit_json, short
+from .env import LOG_KEY, Home, TimeParam, UsageProblem, emit_json, json_option, short
 from .main import dpp
 
 YEAR = 365 * 86_400
@@ -58,7 +58,7 @@ def key() -> None:
 @click.option(
     "--role", type=click.Choice([str(r) for r in KeyRole]), default="owner", show_default=True
 )
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option
 @click.pass_obj
 def key_new(home: Home, name: str, role: str, as_json: bool) -> None:
     """Generate a key called NAME.
@@ -82,7 +82,7 @@ def key_new(home: Home, name: str, role: str, as_json: bool) -> None:
 
 
 @key.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option
 @click.pass_obj
 def key_list(home: Home, as_json: bool) -> None:
     """List the keys in this home (public parts only)."""
@@ -273,7 +273,7 @@ def trust_add(home: Home, file: str) -> None:
 
 
 @trust.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option
 @click.pass_obj
 def trust_list(home: Home, as_json: bool) -> None:
     """List the trusted brand roots and logs."""

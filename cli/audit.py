@@ -9,7 +9,7 @@ from ledger.files import MAX_TEXT_FILE, read_bounded, write_atomic
 from passport.audit import AuditError, audit
 from passport.checkpoint import read_unverified
 
-from .env import Home, UsageProblem, emit_json, progress, short
+from .env import Home, UsageProblem, emit_json, json_option, progress, short, trust_option
 from .items import trust_for
 from .main import dpp
 
@@ -79,12 +79,7 @@ def log_prove(home: Home, reference: str) -> None:
 @dpp.command("audit")
 @click.argument("old", type=click.Path(dir_okay=False))
 @click.argument("new", required=False, type=click.Path(dir_okay=False))
-@click.option(
-    "--trust",
-    "trust_file",
-    type=click.Path(dir_okay=False),
-    help="Trust store with the log's key (default: this home's).",
-)
+@trust_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (with the evidence).")
 @click.pass_obj
 def audit_command(
@@ -145,7 +140,7 @@ def audit_command(
 
 @dpp.command()
 @click.option("--jobs", type=click.IntRange(1, 256), help="Processes (default: every core).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option
 @click.pass_obj
 def check(home: Home, jobs: int | None, as_json: bool) -> None:
     """Re-verify every chain and record in the ledger, on all cores.

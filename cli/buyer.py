@@ -13,7 +13,7 @@ from passport import gs1, ownership
 from passport.evidence import find_conflicts
 from passport.qr import offline_payload, read_payload
 
-from .env import Home, TimeParam, UsageProblem, emit_json, short
+from .env import Home, TimeParam, UsageProblem, emit_json, json_option, short, trust_option
 from .items import is_bundle_path, trust_for
 from .main import dpp
 from .render import print_report
@@ -45,18 +45,13 @@ def _scanned_matches(
 
 @dpp.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option(
-    "--trust",
-    "trust_file",
-    type=click.Path(dir_okay=False),
-    help="Trust store file (default: this home's).",
-)
+@trust_option
 @click.option("--link", help="The GS1 Digital Link the item's QR code gave.")
 @click.option(
     "--qr", "image", type=click.Path(dir_okay=False), help="A photo of the item's QR code."
 )
 @click.option("--at", "at", type=TimeParam(), help="Verify as of this time (default: now).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option
 @click.pass_obj
 def verify(
     home: Home,
@@ -148,12 +143,7 @@ def owner_prove(home: Home, file: str, key_name: str, challenge: str) -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--challenge", required=True, help="The text you gave the seller.")
 @click.option("--response", required=True, help="What the seller's `dpp owner prove` printed.")
-@click.option(
-    "--trust",
-    "trust_file",
-    type=click.Path(dir_okay=False),
-    help="Trust store file (default: this home's).",
-)
+@trust_option
 @click.pass_obj
 def owner_check(
     home: Home, file: str, challenge: str, response: str, trust_file: str | None
@@ -225,13 +215,8 @@ def qr(home: Home, reference: str, form: str, resolver: str | None, output: str 
 
 @dpp.command()
 @click.argument("image", type=click.Path(dir_okay=False))
-@click.option(
-    "--trust",
-    "trust_file",
-    type=click.Path(dir_okay=False),
-    help="Trust store file (default: this home's).",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@trust_option
+@json_option
 @click.pass_obj
 def scan(home: Home, image: str, trust_file: str | None, as_json: bool) -> None:
     """Read a QR code from a photo or PNG and say what it names.

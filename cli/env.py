@@ -184,3 +184,12 @@ def progress(total: int, label: str) -> tuple[Callable[[int], None], Callable[[]
 def short(kid: bytes | None) -> str:
     """A key id as a person reads it: 16 hex digits."""
     return "-" if kid is None else kid.hex()[:16]
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+trust_option = click.option(
+    "--trust",
+    "trust_file",
+    type=click.Path(dir_okay=False),
+    help="Trust store file to verify against (default: this home's).",
+)

@@ -19,12 +19,12 @@ from ledger.files import MAX_TEXT_FILE, append_to_bundle, read_bounded, read_bun
 from passport import gs1, schema, wire
 
 from .admin import public_key_of
-from .env import Home, UsageProblem, emit_json, progress, short
+from .env import Home, UsageProblem, emit_json, json_option, progress, short, trust_option
 from .main import dpp
 from .render import print_report
 
 MAX_ROWS_FILE = 256 * 1024 * 1024
-CSV_COLUMNS = (
+TEXT_COLUMNS = (
     "gtin",
     "serial",
     "brand",
@@ -33,8 +33,11 @@ CSV_COLUMNS = (
     "made_in",
     "site",
     "made_on",
-    "recycled_content",
     "care",
+)
+CSV_COLUMNS = (
+    *TEXT_COLUMNS,
+    "recycled_content",
     "materials",
     "repair_score",
     "spare_parts_years",
@@ -83,7 +86,7 @@ def is_bundle_path(reference: str) -> bool:
     help="Issue one passport per row of a .csv or .jsonl file.",
 )
 @click.option("--batch", default=1000, show_default=True, help="Rows per transaction.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option
 @click.pass_obj
 def issue(
     home: Home,
@@ -194,21 +197,7 @@ def read_rows(path: str) -> Iterator[tuple[int, Any]]:
 def csv_row(row: dict[str, str | None]) -> dict[str, Any]:
     """Production data from one CSV row (empty cells are left out)."""
     cells = {k: v.strip() for k, v in row.items() if k and v is not None and v.strip()}
-    data: dict[str, Any] = {
-        k: cells[k]
-        for k in (
-            "gtin",
-            "serial",
-            "brand",
-            "model",
-            "category",
-            "made_in",
-            "site",
-            "made_on",
-            "care",
-        )
-        if k in cells
-    }
+    data: dict[str, Any] = {k: cells[k] for k in TEXT_COLUMNS if k in cells}
     if "gtin" in data and data["gtin"].isdigit() and len(data["gtin"]) in (8, 12, 13):
         data["gtin"] = data["gtin"].zfill(14)
     for name in ("recycled_content",):
@@ -301,13 +290,8 @@ EVENT_TYPES = (
     type=click.Path(dir_okay=False),
     help="JSON file of event data (options given here override it).",
 )
-@click.option(
-    "--trust",
-    "trust_file",
-    type=click.Path(dir_okay=False),
-    help="For a bundle file: the trust store to check it against.",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@trust_option
+@json_option
 @click.pass_obj
 def record(
     home: Home, /, event_type: str, reference: str, signer_name: str, **options: Any
@@ -451,13 +435,8 @@ def trust_for(
 
 @dpp.command()
 @click.argument("reference", metavar="PASSPORT")
-@click.option(
-    "--trust",
-    "trust_file",
-    type=click.Path(dir_okay=False),
-    help="For a bundle file: the trust store to check it against.",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@trust_option
+@json_option
 @click.pass_obj
 def show(home: Home, reference: str, trust_file: str | None, as_json: bool) -> None:
     """Show a passport's history as a person reads it, with its owner and flags.
@@ -502,7 +481,7 @@ def export(home: Home, reference: str, output: str) -> None:
 
 @dpp.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option
 @click.pass_obj
 def import_(home: Home, files: tuple[str, ...], as_json: bool) -> None:
     """Verify bundle files and store what is new in them (forks and clones keep only evidence).
