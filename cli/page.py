@@ -1,0 +1,183 @@
+"""The passport page a buyer's phone opens: verdict first, product, timeline, owner, log.
+
+Everything shown comes from signed data the service does not control, so every value is
+escaped; the page is one self-contained document (no scripts, fonts or third-party requests).
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any, Final
+
+import passport as pp
+
+STYLE: Final = """
+*{box-sizing:border-box}body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;
+color:#1d1d1f;background:#f5f5f7}main{max-width:42rem;margin:0 auto;padding:1rem}
+section{background:#fff;border-radius:12px;padding:1rem 1.25rem;margin:0 0 1rem;
+box-shadow:0 1px 3px rgba(0,0,0,.08)}h1{font-size:1.6rem;margin:.2rem 0}h2{font-size:1.1rem;
+margin:0 0 .6rem}.verdict.genuine{border-left:8px solid #1a7f37}.verdict.warnings{border-left:8px
+solid #bf8700}.verdict.invalid{border-left:8px solid #cf222e}.verdict p{margin:.3rem 0}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:0}dt{color:#6e6e73}
+dd{margin:0;overflow-wrap:anywhere}ol.timeline{list-style:none;margin:0;padding:0}
+ol.timeline li{border-left:3px solid #d2d2d7;padding:0 0 .9rem 1rem;position:relative}
+ol.timeline li::before{content:"";position:absolute;left:-7px;top:.45rem;width:11px;height:11px;
+border-radius:50%;background:#6e6e73}ol.timeline li.stolen::before{background:#cf222e}
+ol.timeline time{display:block;color:#6e6e73;font-size:.85rem}.actor{color:#6e6e73;font-size:.9rem}
+code{font-family:ui-monospace,monospace;background:#f0f0f3;padding:0 .25rem;border-radius:4px;
+overflow-wrap:anywhere}a{color:#0a58ca}ul.flags{margin:.3rem 0;padding-left:1.2rem}
+"""
+HEADERS: Final = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+LABELS: Final = {
+    "production": "Made",
+    "sale": "Sold",
+    "outlet": "Moved to the outlet",
+    "resale": "Resold",
+    "repair": "Repaired",
+    "authentication": "Authenticated",
+    "stolen": "Reported stolen",
+    "recovered": "Recovered",
+    "end_of_life": "End of life",
+}
+VERDICTS: Final = {
+    pp.Outcome.VALID: ("genuine", "Genuine", "Every signature, link and signer checks out."),
+    pp.Outcome.WARNINGS: (
+        "warnings",
+        "Genuine, with warnings",
+        "The history verifies, but read the warnings below before you buy.",
+    ),
+    pp.Outcome.INVALID: (
+        "invalid",
+        "Not genuine",
+        "This passport does not verify. Do not rely on it.",
+    ),
+}
+
+
+def document(title: str, body: str) -> str:
+    """A whole HTML page around ``body``."""
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)}</title><style>{STYLE}</style></head>"
+        f"<body><main>{body}</main></body></html>"
+    )
+
+
+def message_page(title: str, text: str) -> str:
+    """A page that only says something (not found, bad request)."""
+    return document(
+        title,
+        f'<section class="verdict invalid"><h1>{escape(title)}</h1><p>{escape(text)}</p></section>',
+    )
+
+
+def passport_page(report: pp.Report, product: dict[str, Any], bundle_url: str) -> str:
+    """The page for one verified (or refused) passport."""
+    kind, headline, explanation = VERDICTS[report.outcome]
+    reasons = "".join(f"<p>{escape(c.detail)}</p>" for c in (*report.failures, *report.warnings))
+    verdict = (
+        f'<section class="verdict {kind}" id="verdict"><h1>{headline}</h1>'
+        f"<p>{explanation}</p>{reasons}</section>"
+    )
+    parts = [
+        verdict,
+        _product(report, product),
+        _timeline(report),
+        _owner(report),
+        _log(report),
+        f'<section><p><a href="{escape(bundle_url)}" download>Download this passport</a> '
+        "and check it yourself, offline: <code>dpp verify passport.dpp --trust "
+        "trust.json</code></p></section>",
+    ]
+    title = f"{report.brand or 'Passport'} {product.get('model', '')}".strip()
+    return document(title, "".join(parts))
+
+
+def _product(report: pp.Report, data: dict[str, Any]) -> str:
+    rows = [
+        ("Brand", report.brand or "unknown"),
+        ("Model", data.get("model")),
+        ("Category", data.get("category")),
+        ("GTIN", data.get("gtin")),
+        ("Serial", data.get("serial")),
+        ("Made in", data.get("made_in")),
+        ("Workshop", data.get("site")),
+        ("Made on", data.get("made_on")),
+    ]
+    materials = data.get("materials") or []
+    if materials:
+        rows.append(
+            (
+                "Materials",
+                ", ".join(
+                    f"{m.get('material')} {m.get('share')}%"
+                    + (f" ({m['origin']})" if m.get("origin") else "")
+                    for m in materials
+                ),
+            )
+        )
+    if "recycled_content" in data:
+        rows.append(("Recycled content", f"{data['recycled_content']}%"))
+    repair = data.get("repairability") or {}
+    if repair:
+        rows.append(
+            (
+                "Repairability",
+                "; ".join(
+                    text
+                    for text in (
+                        f"score {repair['score']}/100" if "score" in repair else "",
+                        f"spare parts for {repair['spare_parts_years']} years"
+                        if "spare_parts_years" in repair
+                        else "",
+                        str(repair.get("instructions", "")),
+                    )
+                    if text
+                ),
+            )
+        )
+    rows.append(("Care", data.get("care")))
+    cells = "".join(
+        f"<dt>{escape(name)}</dt><dd>{escape(str(value))}</dd>"
+        for name, value in rows
+        if value not in (None, "")
+    )
+    return f'<section id="product"><h2>The item</h2><dl>{cells}</dl></section>'
+
+
+def _timeline(report: pp.Report) -> str:
+    items = []
+    for entry in report.history:
+        label = LABELS.get(entry.type, entry.type)
+        items.append(
+            f'<li class="{escape(entry.type)}"><time datetime="{entry.when()}">'
+            f"{entry.when()[:10]}</time><strong>{escape(label)}</strong> "
+            f'{escape(entry.summary)}<div class="actor">by {escape(entry.actor)}</div></li>'
+        )
+    body = "".join(items) or "<li>No history could be verified.</li>"
+    return f'<section id="history"><h2>History</h2><ol class="timeline">{body}</ol></section>'
+
+
+def _owner(report: pp.Report) -> str:
+    owner = (
+        f"Current owner key <code>{report.owner.hex()[:16]}</code> (a pseudonymous key: "
+        "no name, no address)"
+        if report.owner
+        else "Not sold yet."
+    )
+    flags = "".join(f"<li>{escape(flag.replace('_', ' '))}</li>" for flag in sorted(report.flags))
+    extra = f'<ul class="flags">{flags}</ul>' if flags else ""
+    channel = f"<p>Sold through: {escape(report.channel)}</p>" if report.channel else ""
+    return f'<section id="owner"><h2>Ownership</h2><p>{owner}</p>{channel}{extra}</section>'
+
+
+def _log(report: pp.Report) -> str:
+    check = next((c for c in report.checks if c.name == "log"), None)
+    text = check.detail if check else "not checked"
+    return f'<section id="log"><h2>Transparency log</h2><p>{escape(text)}</p></section>'

@@ -1,0 +1,282 @@
+"""The resolver: HTTP over the real app (ASGI client), a real `dpp serve`, and headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+import passport as pp
+from cli.serve import create_app
+from ledger import Ledger, issue_many
+from passport import merkle
+from passport.bundle import BUNDLE_MEDIA_TYPE
+from passport.checkpoint import NoteVerifier, verify_checkpoint
+from tests.ledger_helpers import new_ledger, store_chain
+from tests.world import PRODUCT, T0, World, gtin, key
+
+W = World()
+ORIGIN = "maison-example.com/dpp-log"
+LOG = key("serve-log")
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+SOLD = W.sold()
+PID = SOLD[0].pid.hex()
+ITEM = f"/01/{PRODUCT['gtin']}/21/{PRODUCT['serial']}"
+
+
+@pytest.fixture(scope="module")
+def ledger_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("serve") / "ledger.db"
+    with new_ledger(path, W) as ledger:
+        ledger.checkpoints.set_log(ORIGIN, LOG)
+        store_chain(ledger, W, SOLD)
+        items = [{**PRODUCT, "gtin": gtin(f"0361427{i:06d}"), "serial": f"S{i}"} for i in range(20)]
+        issue_many(ledger, W.factory, items, time=T0)
+    return path
+
+
+@pytest.fixture(scope="module")
+def client(ledger_path: Path) -> TestClient:
+    return TestClient(create_app(ledger_path))
+
+
+def test_the_page_a_phone_opens(client: TestClient) -> None:
+    response = client.get(ITEM, headers={"Accept": "text/html"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    html = response.text
+    assert "<h1>Genuine</h1>" in html
+    for text in (
+        "Sac 25",
+        "calf leather 85% (FR)",
+        "Atelier Firenze",
+        "Made",
+        "Sold",
+        "Resold",
+        "Boutique Paris (retailer of Maison Example)",
+        W.bob.kid.hex()[:16],
+        f"recorded in {ORIGIN} at size",
+        f"/passports/{PID}/bundle.dpp",
+        'name="viewport"',
+    ):
+        assert text in html, text
+    # No third-party anything, no script at all, and no full owner key ids.
+    assert "<script" not in html
+    assert "http://" not in html
+    assert "https://" not in html
+    assert W.bob.kid.hex() not in html
+    assert "default-src 'none'" in response.headers["content-security-policy"]
+
+
+def test_content_negotiation(client: TestClient) -> None:
+    bundle = client.get(ITEM, headers={"Accept": BUNDLE_MEDIA_TYPE})
+    assert bundle.headers["content-type"] == BUNDLE_MEDIA_TYPE
+    assert pp.verify(bundle.content, W.trust, now=T0 + 10**8).owner == W.bob.kid
+    data = client.get(ITEM, headers={"Accept": "application/json"}).json()
+    assert data["report"]["outcome"] == "valid"
+    assert data["product"]["serial"] == PRODUCT["serial"]
+    assert data["checkpoint"].startswith(ORIGIN)
+    same = client.get(f"/passports/{PID}", headers={"Accept": "application/json"}).json()
+    assert same["report"] == data["report"]
+    download = client.get(f"/passports/{PID}/bundle.dpp")
+    assert download.content == bundle.content
+    assert "attachment" in download.headers["content-disposition"]
+
+
+def test_digital_link_variants(client: TestClient) -> None:
+    assert client.get(f"/01/{PRODUCT['gtin'][1:]}/21/{PRODUCT['serial']}").status_code == 200
+    assert client.get(f"{ITEM}?pid={PID}").status_code == 200
+    other = "0" * 64
+    assert client.get(f"{ITEM}?pid={other}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "text"),
+    [
+        (f"/01/{PRODUCT['gtin']}/21/NOPE", 404, "No passport for GTIN"),
+        ("/01/123/21/X", 400, "must be 8, 12, 13 or 14 digits"),
+        (f"/01/{PRODUCT['gtin'][:-1]}0/21/X", 400, "wrong check digit"),
+        (f"/01/{PRODUCT['gtin']}/21/" + "X" * 21, 400, "1 to 20 characters"),
+        (f"{ITEM}?pid=XYZ", 400, "64 lowercase hex"),
+        ("/passports/abc", 400, "64 lowercase hex"),
+        ("/passports/" + "0" * 64, 404, "no passport"),
+    ],
+)
+def test_unknown_and_malformed(client: TestClient, path: str, status: int, text: str) -> None:
+    response = client.get(path)
+    assert response.status_code == status
+    assert text in response.text
+    assert response.headers["content-type"].startswith("text/html")
+
+
+def test_a_passport_that_no_longer_verifies_is_never_shown_as_genuine(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "l.db"
+    with new_ledger(path, W) as ledger:
+        store_chain(ledger, W, SOLD)
+        # The brand later learns the boutique key was stolen before that sale.
+        ledger.records.add_revocations(
+            pp.revoke(W.brand, number=1, issued=T0 + 30 * 86_400, revoked={W.boutique.kid: T0})
+        )
+    html = TestClient(create_app(path)).get(ITEM).text
+    assert "<h1>Not genuine</h1>" in html
+    assert "revoked by Maison Example" in html
+
+
+def test_log_endpoints_for_auditors(client: TestClient, ledger_path: Path) -> None:
+    note = client.get("/log/checkpoint").text
+    checkpoint = verify_checkpoint(note, [NoteVerifier(ORIGIN, LOG.public_key)])
+    proof = client.get(f"/log/proof/consistency?old=2&new={checkpoint.size}").json()
+    with Ledger.open(ledger_path) as ledger:
+        old_root = ledger.log.root(2)
+    merkle.verify_consistency(
+        2, checkpoint.size, old_root, checkpoint.root, [bytes.fromhex(h) for h in proof["proof"]]
+    )
+    event = SOLD[1]
+    answer = client.get(f"/log/proof/inclusion/{event.hash.hex()}?size={checkpoint.size}").json()
+    merkle.verify_inclusion(
+        merkle.leaf_hash(event.raw),
+        answer["index"],
+        checkpoint.size,
+        [bytes.fromhex(h) for h in answer["path"]],
+        checkpoint.root,
+    )
+    assert client.get("/log/proof/consistency?old=5&new=2").status_code == 400
+    assert client.get("/log/proof/consistency?old=x&new=2").status_code == 400
+    assert client.get(f"/log/proof/inclusion/{'0' * 64}").status_code == 404
+
+
+def test_imports_are_off_unless_enabled(client: TestClient) -> None:
+    assert client.post("/bundles", content=b"\xa0").status_code == 403
+
+
+def test_imports_when_enabled(tmp_path: Path) -> None:
+    path = tmp_path / "mirror.db"
+    with Ledger.create(path) as mirror:
+        mirror.records.add_trust_store(W.trust)
+    app = TestClient(create_app(path, accept_imports=True))
+    data = pp.bundle_to_bytes(W.bundle(SOLD))
+    first = app.post("/bundles", content=data)
+    assert first.status_code == 200, first.text
+    assert first.json()["new_events"] == 3
+    assert app.post("/bundles", content=data).json()["new_events"] == 0
+    double = W.then(
+        SOLD[:1], W.boutique, "sale", {"owner": W.carol.kid.hex(), "channel": "boutique"}
+    )
+    assert app.post("/bundles", content=pp.bundle_to_bytes(W.bundle(double))).status_code == 409
+    assert app.post("/bundles", content=b"\x00garbage").status_code == 400
+    forged = W.then(SOLD, W.alice, "resale", {"to": W.carol.kid.hex()})
+    assert app.post("/bundles", content=pp.bundle_to_bytes(W.bundle(forged))).status_code == 422
+    huge = app.post("/bundles", content=b"\x00" * (16 * 1024 * 1024 + 1))
+    assert huge.status_code == 413
+    with Ledger.open(path) as mirror:
+        assert mirror.counts()["events"] == 3
+
+
+# -- a real server, and a real browser ---------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(ledger_path: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    home = tmp_path_factory.mktemp("servehome")
+    shutil.copy(ledger_path, home / "ledger.db")
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DPP_")}
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "dpp"),
+            "--home",
+            str(home),
+            "serve",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"{url}/log/checkpoint", timeout=1)  # noqa: S310 - loopback
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        pytest.fail(f"dpp serve did not start: {process.stderr.read() if process.stderr else ''}")
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def test_a_real_server_over_loopback(server: str) -> None:
+    with urllib.request.urlopen(f"{server}{ITEM}", timeout=5) as response:  # noqa: S310
+        assert response.status == 200
+        assert "<h1>Genuine</h1>" in response.read().decode()
+    request = urllib.request.Request(f"{server}{ITEM}", headers={"Accept": BUNDLE_MEDIA_TYPE})  # noqa: S310
+    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+        assert pp.verify(response.read(), W.trust, now=T0 + 10**8)
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="Chromium is not installed (.ci/run installs "
+    "Debian's chromium; run `apt-get install chromium` to run this test)",
+)
+def test_the_page_in_headless_chromium(server: str, tmp_path: Path) -> None:
+    url = f"{server}{ITEM}"
+    profile = ["--user-data-dir=" + str(tmp_path / "profile"), "--window-size=390,1400"]
+    dom = subprocess.run(
+        [str(CHROMIUM), *FLAGS, *profile, "--dump-dom", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    rendered = dom.stdout
+    assert "<h1>Genuine</h1>" in rendered
+    for entry in ("Made", "Sold", "Resold", "by Boutique Paris"):
+        assert entry in rendered
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "passport-page-phone.png"
+    result = subprocess.run(
+        [str(CHROMIUM), *FLAGS, *profile, f"--screenshot={shot}", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert shot.stat().st_size > 10_000
