@@ -73,7 +73,7 @@ def dpp(ctx: click.Context, home: str | None, verbose: bool) -> None:
 
 def main() -> None:
     """Console entry point."""
-    from . import admin, audit, buyer, demo, items, serve  # noqa: F401 - registers the commands
+    from . import admin, audit, bench, buyer, demo, items, serve  # noqa: F401 - registers commands
 
     try:
         code = dpp.main(standalone_mode=False)
@@ -88,6 +88,6 @@ def main() -> None:
 
 def register() -> click.Group:
     """The group with every command attached (for tests and ``python -m cli``)."""
-    from . import admin, audit, buyer, demo, items, serve  # noqa: F401
+    from . import admin, audit, bench, buyer, demo, items, serve  # noqa: F401
 
     return dpp

@@ -4,14 +4,20 @@ The only place where raw bytes become Python values and back. Encoding sorts map
 encoded bytes, uses shortest forms and definite lengths. Decoding is strict: the input must be
 exactly the deterministic encoding of what it decodes to ("decode, re-encode, compare bytes"),
 within a size and depth bound, using only the types the formats need: integers, byte and text
-strings, arrays, maps with integer/text/byte-string keys, booleans, null, and the tags a caller
-allows. Anything else is a :class:`DecodeError` naming the first problem and its byte offset.
+strings, arrays, maps, booleans, null, and the tags a caller allows. Anything else is a
+:class:`DecodeError` naming the first problem and its byte offset.
+
+The keys of one map share one major type (unsigned integers, negative integers, byte strings
+or text), as in every format of the project. Within one major type, RFC 8949 §4.2.1 bytewise
+order and cbor2's length-first ``canonical`` order coincide (shortest forms make a longer
+encoding a larger one), so the fast C encoder produces exactly the deterministic bytes. Mixed
+maps, where the two orders differ, are refused rather than guessed at.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Final
+from typing import Final, cast
 
 import cbor2
 
@@ -31,10 +37,11 @@ def encode(value: object) -> bytes:
 
     Raises:
         EncodeError: a value of a type the formats do not use (float, set, ...), an integer
-            outside the 64-bit range, a map key that is not int/str/bytes, or nesting deeper
-            than ``MAX_DEPTH``.
+            outside the 64-bit range, a map mixing key types, or nesting deeper than
+            ``MAX_DEPTH``.
     """
-    return cbor2.dumps(_prepare(value, 1, "$"))
+    _check(value, 1, "$", _ENCODABLE_TAGS)
+    return cbor2.dumps(value, canonical=True)
 
 
 def decode(
@@ -65,7 +72,8 @@ def decode(
             raise DecodeError(f"{what}: {problem}")
     try:
         value = cbor2.loads(data)
-        again = cbor2.dumps(_prepare(value, 1, "$", tags))
+        _check(value, 1, "$", tags)
+        again = cbor2.dumps(value, canonical=True)
     except (cbor2.CBORError, EncodeError, ValueError, TypeError, RecursionError) as exc:
         raise DecodeError(f"{what}: {diagnose(data, tags) or _reason(exc)}") from exc
     if again != data:
@@ -77,35 +85,52 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _key_bytes(key: object, path: str) -> bytes:
-    if isinstance(key, bool) or not isinstance(key, int | str | bytes):
-        raise EncodeError(f"map key {key!r} at {path} is not an integer or a string")
-    if isinstance(key, int) and not -_UINT_LIMIT <= key < _UINT_LIMIT:
-        raise EncodeError(f"integer map key at {path} is outside the 64-bit range")
-    return cbor2.dumps(key)
+_ENCODABLE_TAGS: Final = frozenset({18})
+_SCALARS: Final = (str, bytes, bool, type(None))
 
 
-def _prepare(
-    value: object, depth: int, path: str, tags: frozenset[int] = frozenset({18})
-) -> object:
-    """Check ``value`` against the subset and return it with maps in deterministic key order."""
-    if value is None or isinstance(value, bool | str | bytes):
-        return value
+def _key_kind(key: object, path: str) -> int:
+    """The CBOR major type a map key encodes to (0, 1, 2 or 3)."""
+    if isinstance(key, str):
+        return 3
+    if isinstance(key, bytes):
+        return 2
+    if isinstance(key, int) and not isinstance(key, bool):
+        if not -_UINT_LIMIT <= key < _UINT_LIMIT:
+            raise EncodeError(f"integer map key at {path} is outside the 64-bit range")
+        return 0 if key >= 0 else 1
+    raise EncodeError(f"map key {key!r} at {path} is not an integer or a string")
+
+
+def _check(value: object, depth: int, path: str, tags: frozenset[int]) -> None:  # noqa: PLR0912 - one flat type switch, for speed
+    """Refuse anything outside the subset (types, ranges, tags, depth, mixed map keys)."""
+    kind = type(value)
+    if kind is str or kind is bytes or kind is bool or value is None:
+        return  # the common leaves first: this walk runs on every decoded record
     if isinstance(value, int):
         if not -_UINT_LIMIT <= value < _UINT_LIMIT:
             raise EncodeError(f"integer at {path} is outside the 64-bit range")
-        return value
+        return
+    if isinstance(value, _SCALARS):
+        return
     if depth > MAX_DEPTH:
         raise EncodeError(f"nested deeper than {MAX_DEPTH} levels at {path}")
     if isinstance(value, list | tuple):
-        return [_prepare(item, depth + 1, f"{path}[{i}]", tags) for i, item in enumerate(value)]
-    if isinstance(value, Mapping):
-        keyed = sorted((_key_bytes(k, path), k, v) for k, v in value.items())
-        return {k: _prepare(v, depth + 1, f"{path}.{k}", tags) for _, k, v in keyed}
+        for i, item in enumerate(value):
+            _check(item, depth + 1, f"{path}[{i}]", tags)
+        return
+    if kind is dict or isinstance(value, Mapping):
+        mapping = cast(Mapping[object, object], value)
+        if len({_key_kind(key, path) for key in mapping}) > 1:
+            raise EncodeError(f"map at {path} mixes key types: keys share one major type")
+        for key, item in mapping.items():
+            _check(item, depth + 1, f"{path}.{key}", tags)
+        return
     if isinstance(value, Tag):
         if value.tag not in tags:
             raise EncodeError(f"tag {value.tag} at {path} is not allowed here")
-        return Tag(value.tag, _prepare(value.value, depth + 1, f"{path}<{value.tag}>", tags))
+        _check(value.value, depth + 1, f"{path}<{value.tag}>", tags)
+        return
     if isinstance(value, float):
         raise EncodeError(f"floating-point number at {path}: the formats use integers only")
     raise EncodeError(f"value of type {type(value).__name__} at {path} is not supported")
@@ -225,6 +250,10 @@ class _Scanner:
                 raise _MalformedError(f"map key at offset {pos} is not an integer or a string")
             pos = self.item(pos, depth + 1)
             key = data[key_start:pos]
+            if previous and key[0] >> 5 != previous[0] >> 5:
+                raise _MalformedError(
+                    f"map at offset {start} mixes key types at offset {key_start}"
+                )
             if key == previous:
                 raise _MalformedError(f"duplicate map key at offset {key_start}")
             if key < previous:

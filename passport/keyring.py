@@ -7,13 +7,42 @@ until it passes the point checks; an owner key only matters where the chain name
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Final
 
 from .certs import Certificate, RevocationList
+from .cose import Sign1
 from .errors import AuthorityError, DppError, InvalidKeyError, SignatureError
 from .keys import PublicKey
 from .trust import TrustedRoot, TrustStore
+
+_REMEMBERED: Final = 4096
+_verified: OrderedDict[tuple[bytes, bytes], None] = OrderedDict()
+_lock = threading.Lock()
+
+
+def verify_once(record: Sign1, key: PublicKey) -> None:
+    """Verify ``record`` under ``key``, remembering recent successes by (bytes hash, key id).
+
+    A verifier that checks many bundles sees the same delegation certificates and revocation
+    lists again and again; the same bytes under the same key verify the same way every time.
+
+    Raises:
+        SignatureError: the signature does not verify.
+    """
+    marker = (record.digest, key.kid)
+    with _lock:
+        if marker in _verified:
+            _verified.move_to_end(marker)
+            return
+    record.verify(key)
+    with _lock:
+        _verified[marker] = None
+        while len(_verified) > _REMEMBERED:
+            _verified.popitem(last=False)
 
 
 @dataclass
@@ -42,7 +71,7 @@ class Keyring:
                 )
                 continue
             try:
-                cert.record.verify(root.key)
+                verify_once(cert.record, root.key)
                 subject = PublicKey.from_bytes(cert.subject)
             except DppError as exc:
                 kind = type(exc)
@@ -105,7 +134,7 @@ class Keyring:
                 f"revocation list {revocations.number} is not signed by a trusted brand root"
             )
         try:
-            revocations.record.verify(root.key)
+            verify_once(revocations.record, root.key)
         except SignatureError as exc:
             raise SignatureError(
                 f"revocation list {revocations.number} of {root.brand}: {exc}"

@@ -19,6 +19,7 @@ from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 
 from . import gs1
+from ._fastschema import compile_schema, inline
 from .errors import SchemaError
 
 SCHEMA_PACKAGE: Final = "schemas"
@@ -61,6 +62,13 @@ _Validator: Final = validators.extend(Draft202012Validator, {"pattern": _ecma_pa
 _VALIDATORS: Final = {
     name: _Validator(schema, registry=_REGISTRY) for name, schema in _SCHEMAS.items()
 }
+_DEFS_PREFIX: Final = "urn:dpp:schema:v1:defs#/$defs/"
+# Fast acceptors, compiled once; jsonschema stays the judge of anything they do not accept.
+_ACCEPT: Final = {
+    name: compile_schema(inline(schema, _SCHEMAS["defs"]["$defs"], _DEFS_PREFIX))
+    for name, schema in _SCHEMAS.items()
+    if name != "defs"
+}
 
 
 def schema(name: str) -> Mapping[str, Any]:
@@ -77,6 +85,9 @@ def validate(name: str, instance: object, *, what: str) -> None:
     validator = _VALIDATORS.get(name)
     if validator is None:
         raise SchemaError(f"{what}: no schema called {name!r}")
+    accept = _ACCEPT.get(name)
+    if accept is not None and accept(instance):
+        return
     error = best_match(validator.iter_errors(instance))
     if error is not None:
         where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)

@@ -189,6 +189,29 @@ def parse_certificate(data: bytes, *, what: str = "certificate") -> Certificate:
         DecodeError: malformed, unknown role or event type, types the role may not hold,
             or an empty validity window.
     """
+    data = bytes(data)
+    cached = _CERTIFICATES.get(data)
+    if cached is not None:
+        return cached
+    cert = _parse_certificate(data, what=what)
+    if len(_CERTIFICATES) >= MAX_CACHED_CERTIFICATES:
+        _CERTIFICATES.clear()
+    _CERTIFICATES[data] = cert
+    return cert
+
+
+# The same certificates recur across bundles; a parse depends on the bytes alone.
+MAX_CACHED_CERTIFICATES: Final = 1024
+_CERTIFICATES: dict[bytes, Certificate] = {}
+
+
+def _parse_certificate(data: bytes, *, what: str) -> Certificate:
+    """Parse a delegation certificate (signature not checked).
+
+    Raises:
+        DecodeError: malformed, unknown role or event type, types the role may not hold,
+            or an empty validity window.
+    """
     record = cose.parse(data, content_type=cose.CT_CERT, what=what)
     fields = _map(
         cbor.decode(record.payload, what=f"{what} payload"),

@@ -1,0 +1,310 @@
+"""``dpp bench``: speed measured against this machine's own limits, never guessed.
+
+Each figure is a median over repetitions (with min and max). The primitive ceiling is what
+one event costs in the building blocks alone (Ed25519, SHA-256, deterministic CBOR, an SQLite
+insert); the real paths are compared with it as ratios, which travel between machines.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import sqlite3
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import passport as pp
+from passport import cbor, gs1
+
+from .bulk import issue_many
+from .check import check_ledger
+from .log import MerkleLog
+from .store import Ledger
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A measured quantity: median, min and max over the repetitions."""
+
+    median: float
+    low: float
+    high: float
+
+    @classmethod
+    def of(cls, samples: list[float]) -> Figure:
+        """The median, min and max of ``samples``."""
+        return cls(statistics.median(samples), min(samples), max(samples))
+
+    def as_dict(self) -> dict[str, float]:
+        """The figure as JSON-ready numbers."""
+        return {"median": self.median, "min": self.low, "max": self.high}
+
+
+def _timed(action: Callable[[], object], repeat: int) -> list[float]:
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        action()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def _product(i: int, run: int) -> dict[str, Any]:
+    body = f"0361427{i % 100000:06d}"
+    return {
+        "gtin": body + str(gs1.check_digit(body)),
+        "serial": f"B{run}-{i}",
+        "brand": "Maison Example",
+        "model": "Sac 25 handbag",
+        "materials": [
+            {"material": "calf leather", "share": 90, "origin": "FR"},
+            {"material": "brass", "share": 10, "origin": "IT"},
+        ],
+        "made_in": "IT",
+        "site": "Atelier Firenze",
+        "made_on": "2026-03-02",
+        "recycled_content": 12,
+        "repairability": {"score": 85, "spare_parts_years": 20},
+        "care": "Keep away from direct sunlight; clean with a dry cloth.",
+    }
+
+
+class _Bench:
+    def __init__(self, directory: Path, say: Progress) -> None:
+        self.say = say
+        self.path = directory / "bench.db"
+        self.brand, self.factory, self.shop = (pp.SigningKey.generate() for _ in range(3))
+        self.owners = [pp.SigningKey.generate() for _ in range(2)]
+        self.ledger = Ledger.create(self.path)
+        self.ledger.records.add_root("Maison Example", self.brand.public_key, ["3614270"])
+        now = int(time.time())
+        nbf, exp = now - 86_400, now + 86_400 * 365
+        for key, name, role in (
+            (self.factory, "Atelier", "factory"),
+            (self.shop, "Boutique", "retailer"),
+        ):
+            self.ledger.records.add_certificate(
+                pp.delegate(self.brand, key.public_key, name=name, role=role, nbf=nbf, exp=exp)
+            )
+        self.ledger.checkpoints.set_log("bench.example/log", pp.SigningKey.generate())
+        self.now = now
+
+    def ceilings(self, count: int, repeat: int) -> dict[str, Figure]:
+        event = pp.issue(self.factory, _product(0, -1), time=self.now)
+        payload = cbor.decode(event.record.payload)
+        message = pp.cose.sig_structure(event.record.protected, event.record.payload)
+        signature = self.factory.sign(message)
+        key = self.factory.public_key
+        row = (event.hash, event.pid, 0, "production", event.signer, event.time, event.raw)
+        conn = sqlite3.connect(":memory:")
+        conn.execute(
+            "CREATE TABLE t (hash BLOB, pid BLOB, seq INT, type TEXT, signer BLOB, "
+            "time INT, cose BLOB)"
+        )
+
+        def insert() -> None:
+            conn.execute("BEGIN")
+            conn.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?)", [row] * count)
+            conn.execute("COMMIT")
+
+        per = {
+            "sign": lambda: [self.factory.sign(message) for _ in range(count)],
+            "verify": lambda: [_verify(key, signature, message) for _ in range(count)],
+            "hash": lambda: [hashlib.sha256(event.raw).digest() for _ in range(count)],
+            "encode": lambda: [cbor.encode(payload) for _ in range(count)],
+            "insert": insert,
+        }
+        return {
+            name: Figure.of([t / count for t in _timed(action, repeat)])
+            for name, action in per.items()
+        }
+
+    def issue(self, items: int, repeat: int) -> tuple[Figure, list[bytes]]:
+        pids: list[bytes] = []
+        samples = []
+        for run in range(repeat):
+            batch = [_product(i, run) for i in range(items)]
+            started = time.perf_counter()
+            summary = issue_many(self.ledger, self.factory, batch, time=self.now, batch_size=1000)
+            samples.append(items / (time.perf_counter() - started))
+            pids += [pid for _, pid in summary.issued]
+            self.say(f"issued {items} passports ({samples[-1]:,.0f} events/s)")
+        return Figure.of(samples), pids
+
+    def extend(self, pids: list[bytes]) -> None:
+        """Sell and resell some items so verified bundles look like real ones (3 events)."""
+        for pid in pids:
+            head = self.ledger.chain(pid)[-1]
+            first, second = self.owners
+            sale = pp.sign_event(
+                self.shop,
+                "sale",
+                {"owner": first.kid.hex(), "channel": "boutique"},
+                time=self.now,
+                after=head,
+            )
+            self.ledger.append(sale, keys=[first.public_key])
+            resale = pp.sign_event(
+                first, "resale", {"to": second.kid.hex()}, time=self.now, after=sale
+            )
+            self.ledger.append(resale, keys=[second.public_key])
+
+    def verify(self, pids: list[bytes], repeat: int) -> Figure:
+        bundles = [self.ledger.export(pid) for pid in pids]
+        trust = self.ledger.trust()
+        events = sum(len(pp.parse_bundle(b).events) for b in bundles)
+        now = self.now + 60
+
+        def run() -> None:
+            for data in bundles:
+                if not pp.verify(data, trust, now=now):
+                    raise pp.DppError("a benchmark bundle did not verify")
+
+        return Figure.of([events / t for t in _timed(run, repeat)])
+
+    def proofs(self, events: int, repeat: int) -> dict[str, Figure]:
+        database = self.ledger.db
+        database.execute(
+            "CREATE TABLE IF NOT EXISTS bench_log_nodes (level INTEGER NOT NULL, "
+            "idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (level, idx)) "
+            "WITHOUT ROWID"
+        )
+        log = MerkleLog(database, table="bench_log_nodes")
+        started = time.perf_counter()
+        for start in range(0, events, 20_000):
+            leaves = [
+                pp.merkle.leaf_hash(i.to_bytes(8, "big"))
+                for i in range(start, min(start + 20_000, events))
+            ]
+            database.conn.execute("BEGIN")
+            log.append(leaves)
+            database.conn.execute("COMMIT")
+        append_rate = events / (time.perf_counter() - started)
+        self.say(f"log of {events:,} leaves built ({append_rate:,.0f} appends/s)")
+        step = max(1, events // 101)
+        targets = list(range(1, events, step))[:100]
+        inclusion = [
+            t * 1000
+            for t in _timed_each([partial(log.inclusion, i, events) for i in targets], repeat)
+        ]
+        consistency = [
+            t * 1000
+            for t in _timed_each([partial(log.consistency, i, events) for i in targets], repeat)
+        ]
+        return {
+            "inclusion_ms": Figure.of(inclusion),
+            "consistency_ms": Figure.of(consistency),
+            "log_append_per_s": Figure.of([append_rate]),
+        }
+
+    def storage(self) -> float:
+        """Bytes per event of the ledger file once the WAL is folded in."""
+        self.ledger.db.execute("DROP TABLE IF EXISTS bench_log_nodes")
+        self.ledger.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.ledger.db.conn.execute("VACUUM")
+        events = self.ledger.counts()["events"]
+        return self.path.stat().st_size / events
+
+
+def _verify(key: pp.PublicKey, signature: bytes, message: bytes) -> bool:
+    key.verify(signature, message)
+    return True
+
+
+def _timed_each(actions: Sequence[Callable[[], object]], repeat: int) -> list[float]:
+    samples = []
+    for _ in range(repeat):
+        for action in actions:
+            started = time.perf_counter()
+            action()
+            samples.append(time.perf_counter() - started)
+    return samples
+
+
+def environment() -> dict[str, Any]:
+    """What the figures were measured on."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions: dict[str, str | None] = {}
+    for package in ("cryptography", "cbor2", "jsonschema", "sqlite-utils"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "libraries": versions,
+    }
+
+
+def run(*, items: int, events: int, jobs: int | None, repeat: int, say: Progress) -> dict[str, Any]:
+    """Run every measurement on a fresh temporary ledger and return the results."""
+    jobs = jobs or os.cpu_count() or 1
+    with tempfile.TemporaryDirectory(prefix="dpp-bench-") as directory:
+        bench = _Bench(Path(directory), say)
+        try:
+            ceilings = bench.ceilings(2000, repeat)
+            say("primitive ceilings measured")
+            issued, pids = bench.issue(items, repeat)
+            sample = pids[: min(len(pids), max(50, items // 20))]
+            bench.extend(sample)
+            verified = bench.verify(sample, repeat)
+            say(f"verified {len(sample)} bundles")
+            bench.ledger.checkpoints.sign()
+            proofs = bench.proofs(events, repeat)
+            bytes_per_event = bench.storage()
+        finally:
+            bench.ledger.close()
+        one = Figure.of(_timed(lambda: check_ledger(bench.path, jobs=1), repeat))
+        many = Figure.of(_timed(lambda: check_ledger(bench.path, jobs=jobs), repeat))
+        say(f"checked the ledger with 1 and {jobs} processes")
+    issue_ceiling = 1 / sum(ceilings[k].median for k in ("sign", "hash", "encode", "insert"))
+    return {
+        "issue_eps": issued.median,
+        "issue_ratio": issued.median / issue_ceiling,
+        "verify_eps": verified.median,
+        "verify_ratio": verified.median * ceilings["verify"].median,
+        "check_speedup": one.median / many.median,
+        "bytes_per_event": bytes_per_event,
+        "inclusion_proof_ms": proofs["inclusion_ms"].median,
+        "consistency_proof_ms": proofs["consistency_ms"].median,
+        "ceilings_us": {
+            k: {n: v * 1e6 for n, v in f.as_dict().items()} for k, f in ceilings.items()
+        },
+        "issue_ceiling_eps": issue_ceiling,
+        "verify_ceiling_eps": 1 / ceilings["verify"].median,
+        "details": {
+            "issue_eps": issued.as_dict(),
+            "verify_eps": verified.as_dict(),
+            "check_1_job_s": one.as_dict(),
+            f"check_{jobs}_jobs_s": many.as_dict(),
+            **{k: f.as_dict() for k, f in proofs.items()},
+        },
+        "parameters": {
+            "items": items,
+            "events": events,
+            "jobs": jobs,
+            "repeat": repeat,
+            "verified_bundles": len(sample),
+        },
+        "environment": environment(),
+    }
