@@ -9,7 +9,6 @@ SHA-256(name || 0x0A || 0x01 || public key). Signatures from unknown keys are ig
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import re
 from collections.abc import Iterable
@@ -90,7 +89,7 @@ class NoteVerifier:
             if raw[:1] != ED25519_TYPE or len(raw) != 33:
                 raise LogError("verifier key is not an Ed25519 key (type 0x01, 32 bytes)")
             verifier = cls(parts[0], PublicKey.from_bytes(raw[1:]))
-        except (binascii.Error, DppError) as exc:
+        except (ValueError, DppError) as exc:
             raise LogError(f"verifier key {parts[0]}: {exc}") from None
         if verifier.key_hash.hex() != parts[1]:
             raise LogError(f"verifier key {parts[0]}: key hash does not match the key")
@@ -121,7 +120,7 @@ def _split(text: str) -> tuple[str, list[tuple[str, bytes, bytes]]]:
         name, _, encoded = line[len(SIGNATURE_PREFIX) :].partition(" ")
         try:
             blob = base64.b64decode(encoded, validate=True)
-        except binascii.Error:
+        except ValueError:  # binascii.Error, or non-ASCII text
             raise LogError(f"signature by {name}: not base64") from None
         if not _NAME.fullmatch(name) or len(blob) < 5:
             raise LogError("a malformed signature line")
@@ -182,7 +181,7 @@ def parse_checkpoint(body: str) -> Checkpoint:
         raise LogError("a checkpoint needs an origin and a decimal tree size without leading zeros")
     try:
         digest = base64.b64decode(root, validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or non-ASCII text
         raise LogError("checkpoint root hash is not base64") from None
     if len(digest) != 32 or any(not line for line in extensions):
         raise LogError("checkpoint root hash must be 32 bytes, extension lines non-empty")
