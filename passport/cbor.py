@@ -32,6 +32,15 @@ _UINT_LIMIT: Final = 1 << 64
 Tag = cbor2.CBORTag
 
 
+def encode_checked(value: object) -> bytes:
+    """Encode a structure built in this package from already-checked parts (no second walk).
+
+    For the envelopes the project assembles itself (COSE headers, Sig_structure, the tagged
+    record), whose only variable parts are byte strings, text and integers it made.
+    """
+    return cbor2.dumps(value, canonical=True)
+
+
 def encode(value: object) -> bytes:
     """Encode ``value`` as deterministic CBOR.
 
@@ -121,7 +130,10 @@ def _check(value: object, depth: int, path: str, tags: frozenset[int]) -> None: 
         return
     if kind is dict or isinstance(value, Mapping):
         mapping = cast(Mapping[object, object], value)
-        if len({_key_kind(key, path) for key in mapping}) > 1:
+        if (
+            not all(type(key) is str for key in mapping)
+            and len({_key_kind(key, path) for key in mapping}) > 1
+        ):
             raise EncodeError(f"map at {path} mixes key types: keys share one major type")
         for key, item in mapping.items():
             _check(item, depth + 1, f"{path}.{key}", tags)

@@ -60,16 +60,16 @@ class Sign1:
 
 def sig_structure(protected: bytes, payload: bytes) -> bytes:
     """The bytes Ed25519 signs: ``["Signature1", protected, h'', payload]`` (RFC 9052 §4.4)."""
-    return cbor.encode(["Signature1", protected, b"", payload])
+    return cbor.encode_checked(["Signature1", bytes(protected), b"", bytes(payload)])
 
 
 def sign(key: SigningKey, content_type: str, payload: bytes) -> Sign1:
     """Sign ``payload`` (already deterministic CBOR) as a COSE_Sign1 record."""
-    protected = cbor.encode(
+    protected = cbor.encode_checked(
         {HEADER_ALG: ALG_ED25519, HEADER_CONTENT_TYPE: content_type, HEADER_KID: key.kid}
     )
     signature = key.sign(sig_structure(protected, payload))
-    raw = cbor.encode(cbor.Tag(COSE_SIGN1_TAG, [protected, {}, payload, signature]))
+    raw = cbor.encode_checked(cbor.Tag(COSE_SIGN1_TAG, [protected, {}, payload, signature]))
     return Sign1(raw, protected, key.kid, content_type, payload, signature)
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import cbor2
+
 from . import cose, schema, wire
 from .certs import ROLE_DEFAULTS, ROLE_PERMITS, Certificate, RevocationList, Role
 from .errors import AuthorityError, EncodeError, SchemaError
@@ -72,7 +74,12 @@ def sign_event(
         raise SchemaError(f"{what}: {exc}") from None
     schema.validate_event_data(kind, data, what=what)
     record = cose.sign(key, cose.CT_EVENT, payload)
-    return wire.event_from_record(record)
+    # The payload was just checked and encoded: read the data back as a fresh copy (so the
+    # caller's dict can change later) without a second strictness walk.
+    fresh = cbor2.loads(payload)["data"]
+    if after is None:
+        return Event(record, seq, kind, time, fresh)
+    return Event(record, seq, kind, time, fresh, after.pid, after.hash)
 
 
 def delegate(
