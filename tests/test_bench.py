@@ -1,0 +1,53 @@
+"""`dpp bench` runs and reports every field (a benchmark, not a timed test: no speed asserted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+FIELDS = (
+    "issue_eps",
+    "issue_ratio",
+    "verify_eps",
+    "verify_ratio",
+    "check_speedup",
+    "bytes_per_event",
+    "inclusion_proof_ms",
+    "consistency_proof_ms",
+    "ceilings_us",
+    "environment",
+)
+
+
+def test_bench_reports_every_field(tmp_path: Path) -> None:
+    dpp = Path(sys.executable).parent / "dpp"
+    result = subprocess.run(
+        [
+            str(dpp),
+            "bench",
+            "--items",
+            "200",
+            "--events",
+            "3000",
+            "--repeat",
+            "1",
+            "--jobs",
+            "2",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout)
+    for field in FIELDS:
+        assert field in report
+    assert set(report["ceilings_us"]) == {"sign", "verify", "hash", "encode", "insert"}
+    assert report["issue_eps"] > 0
+    assert report["verify_ratio"] > 0
+    assert report["bytes_per_event"] > 100
