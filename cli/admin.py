@@ -8,6 +8,7 @@ import passport as pp
 from ledger import KeyRole, KeyStoreError, Ledger, NotFoundError
 from ledger.files import read_trust, write_atomic
 from passport.certs import Role
+from passport.checkpoint import check_name
 from passport.report import format_time
 
 from .env import LOG_KEY, Home, TimeParam, UsageProblem, emit_json, json_option, short
@@ -34,6 +35,11 @@ def init(home: Home, origin: str | None, resolver: str) -> None:
     """
     if home.exists():
         raise UsageProblem(f"{home.path} already holds a ledger")
+    if origin is not None:
+        try:
+            check_name(origin)
+        except pp.DppError as error:
+            raise UsageProblem(str(error)) from None
     home.path.mkdir(parents=True, exist_ok=True)
     log = home.keystore.create(LOG_KEY, KeyRole.LOG, home.passphrase.new)
     origin = origin or f"dpp-ledger/{log.public_key.kid_hex[:12]}"

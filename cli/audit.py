@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import click
 
+import passport as pp
 from ledger import check_ledger
 from ledger.files import MAX_TEXT_FILE, read_bounded, write_atomic
 from passport.audit import AuditError, audit
 from passport.checkpoint import read_unverified
+from passport.errors import LogError
 
-from .env import Home, UsageProblem, emit_json, json_option, progress, short, trust_option
+from .env import Home, UsageProblem, emit_json, json_option, progress, resolve, short, trust_option
 from .items import trust_for
 from .main import dpp
 
@@ -59,7 +61,7 @@ def log_prove(home: Home, reference: str) -> None:
       dpp log prove 3f1c9a2b
     """
     with home.ledger() as ledger:
-        bundle = ledger.bundle(ledger.resolve(reference))
+        bundle = ledger.bundle(resolve(ledger, reference))
     if bundle.log is None:
         raise UsageProblem("no checkpoint covers this passport yet: run `dpp log checkpoint`")
     checkpoint = read_unverified(bundle.log.checkpoint)
@@ -105,7 +107,10 @@ def audit_command(
         )
         if new_note is None:
             raise UsageProblem("this ledger has signed no checkpoint yet")
-        sizes = sorted((read_unverified(old_note).size, read_unverified(new_note).size))
+        try:
+            sizes = sorted((read_unverified(old_note).size, read_unverified(new_note).size))
+        except LogError as error:
+            raise pp.DecodeError(f"not a readable checkpoint: {error}") from None
         proof = ledger.log.consistency(*sizes) if sizes[1] <= ledger.log.size() else []
         verifiers = (*trust.logs, *ledger.trust().logs)
     try:

@@ -13,7 +13,7 @@ from passport import gs1, ownership
 from passport.evidence import find_conflicts
 from passport.qr import offline_payload, read_payload
 
-from .env import Home, TimeParam, UsageProblem, emit_json, json_option, short, trust_option
+from .env import Home, TimeParam, UsageProblem, emit_json, json_option, resolve, short, trust_option
 from .items import is_bundle_path, trust_for
 from .main import dpp
 from .render import print_report
@@ -198,7 +198,7 @@ def qr(home: Home, reference: str, form: str, resolver: str | None, output: str 
         bundle = read_bundle(reference)
     else:
         with home.ledger() as ledger:
-            bundle = ledger.bundle(ledger.resolve(reference))
+            bundle = ledger.bundle(resolve(ledger, reference))
     first = bundle.events[0]
     if form == "offline":
         payload = offline_payload(bundle)

@@ -193,3 +193,11 @@ trust_option = click.option(
     type=click.Path(dir_okay=False),
     help="Trust store file to verify against (default: this home's).",
 )
+
+
+def resolve(ledger: Ledger, reference: str) -> bytes:
+    """The passport a PASSPORT argument names; a malformed Digital Link is a usage error."""
+    try:
+        return ledger.resolve(reference)
+    except pp.SchemaError as error:
+        raise UsageProblem(str(error)) from None

@@ -19,7 +19,7 @@ from ledger.files import MAX_TEXT_FILE, append_to_bundle, read_bounded, read_bun
 from passport import gs1, schema, wire
 
 from .admin import public_key_of
-from .env import Home, UsageProblem, emit_json, json_option, progress, short, trust_option
+from .env import Home, UsageProblem, emit_json, json_option, progress, resolve, short, trust_option
 from .main import dpp
 from .render import print_report
 
@@ -317,7 +317,7 @@ def record(
         event, report = _append_to_file(home, reference, signer, kind, data, keys, trust_file)
     else:
         with home.ledger(write=True) as ledger:
-            head = ledger.chain(ledger.resolve(reference))[-1]
+            head = ledger.chain(resolve(ledger, reference))[-1]
             event = pp.sign_event(
                 signer, kind, data, time=max(ledger.clock(), head.time), after=head
             )
@@ -452,7 +452,7 @@ def show(home: Home, reference: str, trust_file: str | None, as_json: bool) -> N
         )
     else:
         with home.ledger() as ledger:
-            report = ledger.verify(ledger.resolve(reference))
+            report = ledger.verify(resolve(ledger, reference))
     if as_json:
         emit_json(report.to_dict())
     else:
@@ -473,7 +473,7 @@ def export(home: Home, reference: str, output: str) -> None:
       dpp export 3f1c9a2b -o bag.dpp
     """
     with home.ledger() as ledger:
-        pid = ledger.resolve(reference)
+        pid = resolve(ledger, reference)
         data = ledger.export(pid)
     write_atomic(output, data)
     click.echo(f"Wrote {output} ({len(data)} bytes, passport {short(pid)})")

@@ -12,11 +12,11 @@ from typing import Any
 import click
 
 import passport as pp
-from ledger import NotFoundError
+from ledger import NotALedgerError, NotFoundError
 
 from .env import UsageProblem, resolve_home
 
-UNREADABLE = (pp.DecodeError, UsageProblem, NotFoundError)
+UNREADABLE = (pp.DecodeError, UsageProblem, NotFoundError, NotALedgerError)
 
 
 def exit_code(error: BaseException) -> int:

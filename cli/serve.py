@@ -19,7 +19,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 import passport as pp
-from ledger import CloneError, ForkError, Ledger, NotFoundError
+from ledger import AmbiguousError, CloneError, ForkError, Ledger, NotFoundError
 from passport import gs1, wire
 from passport.bundle import BUNDLE_MEDIA_TYPE
 
@@ -64,7 +64,13 @@ class Resolver:
         except pp.DppError as error:
             return _problem(request, 400, "Malformed identifier", str(error))
         try:
-            found = self.ledger().find(gtin, serial)
+            if pid is not None:  # the link names the passport: no ambiguity possible
+                row = self.ledger().passport(pid)
+                if (row.gtin, row.serial) != (gtin, serial):
+                    raise NotFoundError("the passport id in the link is another item's")
+                found = pid
+            else:
+                found = self.ledger().find(gtin, serial)
         except NotFoundError:
             return _problem(
                 request,
@@ -72,12 +78,13 @@ class Resolver:
                 "Unknown item",
                 f"No passport for GTIN {gtin} serial {serial} in this ledger.",
             )
-        if pid is not None and pid != found:
+        except AmbiguousError:
             return _problem(
                 request,
-                404,
-                "Unknown item",
-                "The passport id in the link does not match this item's passport.",
+                409,
+                "Several items",
+                f"Several brands issued GTIN {gtin} serial {serial}: follow a link "
+                "that carries the passport id.",
             )
         return _answer(request, self.ledger(), found)
 

@@ -9,6 +9,7 @@ from .errors import (
     ForkError,
     KeyStoreError,
     MovedOnError,
+    NotALedgerError,
     NotFoundError,
 )
 from .keystore import KeyInfo, KeyRole, KeyStore
@@ -28,6 +29,7 @@ __all__ = [
     "KeyStoreError",
     "Ledger",
     "MovedOnError",
+    "NotALedgerError",
     "NotFoundError",
     "PassportRow",
     "Problem",

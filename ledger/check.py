@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Final
 
 import passport as pp
-from passport import wire
+from passport import merkle, wire
+from passport.checkpoint import verify_checkpoint
 from passport.keyring import Keyring
 
 from .store import Ledger
@@ -105,6 +106,32 @@ def _ledger_wide(ledger: Ledger) -> list[Problem]:
             Keyring(trust).add_revocations([wire.parse_revocations(raw)])
         except pp.DppError as exc:
             problems.append(Problem(None, f"stored revocation list: {exc}"))
+    return problems + _log_problems(ledger)
+
+
+def _log_problems(ledger: Ledger) -> list[Problem]:
+    """The log must hold exactly the stored events, and match every checkpoint it signed."""
+    problems = []
+    events = ledger.counts()["events"]
+    size = ledger.log.size()
+    if size != events:
+        problems.append(
+            Problem(
+                None,
+                f"the transparency log holds {size} leaves for {events} "
+                "stored events: an event was dropped or added outside it",
+            )
+        )
+    logs = ledger.trust().logs
+    for checkpoint_size, note in ledger.db.execute("SELECT size, note FROM checkpoints"):
+        try:
+            checkpoint = verify_checkpoint(note, logs)
+            if checkpoint.size != checkpoint_size or checkpoint.size > size:
+                raise pp.errors.LogError(f"the log no longer reaches size {checkpoint.size}")
+            if ledger.log.root(checkpoint.size) != checkpoint.root:
+                raise pp.errors.LogError("the log's root differs from the signed one")
+        except pp.DppError as exc:
+            problems.append(Problem(None, f"checkpoint at size {checkpoint_size}: {exc}"))
     return problems
 
 
@@ -127,11 +154,14 @@ def _check_one(
 ) -> int:
     row = ledger.passport(pid)
     rows = ledger.db.execute(
-        "SELECT hash, pid, seq, type, signer, time, cose FROM events WHERE pid = ? ORDER BY seq",
+        "SELECT idx, hash, pid, seq, type, signer, time, cose FROM events WHERE pid = ? "
+        "ORDER BY seq",
         [pid],
     ).fetchall()
     chain = []
-    for hash_, pid_, seq, type_, signer, time_, cose in rows:
+    for idx, hash_, pid_, seq, type_, signer, time_, cose in rows:
+        if ledger.log.node(0, idx - 1) != merkle.leaf_hash(cose):
+            raise pp.ChainError(f"event {seq} is not the log's leaf {idx - 1}")
         event = wire.parse_event(cose)
         if (event.hash, event.pid, event.seq, str(event.type), event.signer, event.time) != (
             hash_,

@@ -17,7 +17,7 @@ import sqlite_utils
 
 from passport.errors import StorageError
 
-from .errors import BusyError
+from .errors import BusyError, NotALedgerError
 
 SCHEMA_VERSION: Final = 1
 BUSY_TIMEOUT_S: Final = 5.0
@@ -50,7 +50,7 @@ def connect(
             cannot be opened.
     """
     if not create and not path.is_file():
-        raise StorageError(f"no ledger at {path} (create one with `dpp init`)")
+        raise NotALedgerError(f"no ledger at {path} (create one with `dpp init`)")
     if create:
         path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -68,7 +68,7 @@ def connect(
                 _create_schema(db)
         _check_version(db, path)
     except sqlite3.DatabaseError as exc:
-        raise StorageError(f"{path}: not a usable ledger file ({exc})") from exc
+        raise NotALedgerError(f"{path}: not a usable ledger file ({exc})") from exc
     return db
 
 
@@ -159,7 +159,7 @@ def _create_schema(db: sqlite_utils.Database) -> None:
 
 def _check_version(db: sqlite_utils.Database, path: Path) -> None:
     if "meta" not in db.table_names():
-        raise StorageError(f"{path}: not a ledger file (no schema); create one with `dpp init`")
+        raise NotALedgerError(f"{path}: not a ledger file (no schema); create one with `dpp init`")
     row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     if row is None or row[0] != str(SCHEMA_VERSION):
         raise StorageError(f"{path}: ledger schema version {row and row[0]} is not supported")

@@ -35,3 +35,7 @@ class KeyStoreError(DppError):
 
 class KeyNotFoundError(KeyStoreError, NotFoundError):
     """No key of that name in the key store."""
+
+
+class NotALedgerError(StorageError):
+    """The path holds no ledger, or a file that is not one."""

@@ -211,7 +211,10 @@ def _passphrase(passphrase: Passphrase) -> bytes:
     secret = passphrase()
     if not isinstance(secret, str) or not secret:
         raise KeyStoreError("a non-empty passphrase is required")
-    return secret.encode("utf-8")
+    try:
+        return secret.encode("utf-8")
+    except UnicodeEncodeError:  # never echo any part of it
+        raise KeyStoreError("the passphrase is not valid text (check its encoding)") from None
 
 
 def _aad(header: dict[str, Any]) -> bytes:

@@ -319,13 +319,15 @@ class Ledger:
             ForkError / CloneError: it contradicts a stored chain; only the evidence is kept.
         """
         bundle = wire.parse_bundle(data)
-        report = pp.verify(
-            bundle, self.trust(), now=self.clock(), known_revocations=self.revocations()
-        )
-        report.raise_for_outcome()
         pid = bundle.events[0].pid
         conflict: Evidence | None = None
         with _db.write(self.db):
+            # Verified inside the transaction: a revocation or a removed root committed by
+            # another process just before cannot slip past.
+            report = pp.verify(
+                bundle, self.trust(), now=self.clock(), known_revocations=self.revocations()
+            )
+            report.raise_for_outcome()
             row = self.db.execute("SELECT length FROM passports WHERE pid = ?", [pid]).fetchone()
             stored = self.chain(pid) if row else ()
             conflict = self._conflict(bundle, report, stored)

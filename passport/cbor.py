@@ -50,7 +50,10 @@ def encode(value: object) -> bytes:
             ``MAX_DEPTH``.
     """
     _check(value, 1, "$", _ENCODABLE_TAGS)
-    return cbor2.dumps(value, canonical=True)
+    try:
+        return cbor2.dumps(value, canonical=True)
+    except UnicodeEncodeError:
+        raise EncodeError("text that is not valid Unicode (a lone surrogate)") from None
 
 
 def decode(

@@ -96,6 +96,17 @@ class NoteVerifier:
         return verifier
 
 
+def check_name(name: str) -> str:
+    """Return ``name`` if it can name a log key (non-empty, no spaces, no '+').
+
+    Raises:
+        LogError: it cannot.
+    """
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or len(name) > 256:
+        raise LogError(f"{name!r} cannot name a log: use up to 256 characters, no spaces or '+'")
+    return name
+
+
 def sign_checkpoint(checkpoint: Checkpoint, name: str, key: SigningKey) -> str:
     """The checkpoint as a signed note, signed by ``key`` under ``name``."""
     if not _NAME.fullmatch(name):

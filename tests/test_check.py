@@ -61,7 +61,7 @@ def test_a_rewritten_event_is_found(populated: Path, tmp_path: Path) -> None:
     report = check_ledger(path, jobs=2, now=NOW, chunk=100)
     assert not report
     assert [p.pid for p in report.problems] == [pid]
-    assert "index columns do not match" in report.problems[0].message
+    assert "is not the log's leaf" in report.problems[0].message
 
 
 def test_a_wrong_head_and_an_untrusted_root_are_found(populated: Path, tmp_path: Path) -> None:
@@ -83,3 +83,17 @@ def test_an_empty_ledger_checks_clean(tmp_path: Path) -> None:
     report = check_ledger(tmp_path / "e.db", jobs=2)
     assert report
     assert (report.passports, report.events) == (0, 0)
+
+
+def test_a_dropped_event_is_found_through_the_log(populated: Path, tmp_path: Path) -> None:
+    path = _copy(populated, tmp_path)
+    pid = W.sold()[0].pid
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TRIGGER events_append_only_delete")
+    conn.execute("DELETE FROM events WHERE pid = ? AND seq = 2", [pid])
+    head = conn.execute("SELECT hash FROM events WHERE pid = ? AND seq = 1", [pid]).fetchone()[0]
+    conn.execute("UPDATE passports SET length = 2, head = ? WHERE pid = ?", [head, pid])
+    conn.commit()
+    conn.close()
+    report = check_ledger(path, jobs=1, now=NOW)
+    assert any("holds 603 leaves for 602 stored events" in p.message for p in report.problems)

@@ -400,10 +400,47 @@ def test_log_audit_and_check(home: Path, pid: str, tmp_path: Path) -> None:
     proofs = run(home, "log", "prove", pid)
     assert json.loads(proofs.stdout)["origin"] == "test.example/log"
     tampered = tmp_path / "tampered.txt"
-    tampered.write_text(old.read_text().replace("\n", "\nx", 1))
+    lines = old.read_text().split("\n")
+    lines[2] = ("B" if lines[2][0] != "B" else "C") + lines[2][1:]  # another root, same shape
+    tampered.write_text("\n".join(lines))
     bad = run(home, "audit", str(tampered))
     assert bad.exit_code == 1
     _one_line_error(bad)
     checked = run(home, "check", "--jobs", "1", "--json")
     assert checked.exit_code == 0, checked.output
     assert json.loads(checked.stdout)["problems"] == []
+
+
+def test_init_with_a_bad_origin_creates_nothing(tmp_path: Path) -> None:
+    home = tmp_path / "h"
+    result = run(home, "init", "--origin", "has space")
+    assert result.exit_code == 2
+    assert "cannot name a log" in _one_line_error(result)
+    assert not home.exists()
+
+
+def test_text_that_is_not_unicode_is_one_line(home: Path, tmp_path: Path) -> None:
+    data = tmp_path / "bad.json"
+    data.write_text('{"model": "\\ud800"}')
+    result = run(
+        home,
+        "issue",
+        "--brand",
+        "brand",
+        "--gtin",
+        PRODUCT["gtin"],
+        "--serial",
+        "U1",
+        "--data",
+        str(data),
+    )
+    assert result.exit_code == 1
+    assert "not valid Unicode" in _one_line_error(result)
+
+
+def test_an_unreadable_checkpoint_is_exit_2(home: Path, tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.txt"
+    garbage.write_text("not a checkpoint")
+    result = run(home, "audit", str(garbage))
+    assert result.exit_code == 2
+    assert "not a readable checkpoint" in _one_line_error(result)
