@@ -147,7 +147,7 @@ def _create_schema(db: sqlite_utils.Database) -> None:
         {"size": int, "note": str}, pk="size", not_null={"note"}, if_not_exists=True
     )
     db.execute(
-        "CREATE UNIQUE INDEX IF NOT EXISTS passports_identifier ON passports (brand, gtin, serial)"
+        "CREATE UNIQUE INDEX IF NOT EXISTS passports_identifier ON passports (gtin, serial, brand)"
     )
     db.execute("CREATE UNIQUE INDEX IF NOT EXISTS events_pid_seq ON events (pid, seq)")
     db.execute("CREATE UNIQUE INDEX IF NOT EXISTS events_hash ON events (hash)")

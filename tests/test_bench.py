@@ -51,3 +51,17 @@ def test_bench_reports_every_field(tmp_path: Path) -> None:
     assert report["issue_eps"] > 0
     assert report["verify_ratio"] > 0
     assert report["bytes_per_event"] > 100
+
+
+def test_the_resolver_page_benchmark_runs(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run(
+        [sys.executable, str(root / "benchmarks" / "resolver_page.py"), "400"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=root,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "passport page on 400 passports: median" in result.stdout
