@@ -22,10 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import passport as pp
-from passport import cbor, gs1
+from passport import cbor
 
 from .bulk import issue_many
 from .check import check_ledger
+from .demo import sample_product
 from .log import MerkleLog
 from .store import Ledger
 
@@ -60,23 +61,7 @@ def _timed(action: Callable[[], object], repeat: int) -> list[float]:
 
 
 def _product(i: int, run: int) -> dict[str, Any]:
-    body = f"0361427{i % 100000:06d}"
-    return {
-        "gtin": body + str(gs1.check_digit(body)),
-        "serial": f"B{run}-{i}",
-        "brand": "Maison Example",
-        "model": "Sac 25 handbag",
-        "materials": [
-            {"material": "calf leather", "share": 90, "origin": "FR"},
-            {"material": "brass", "share": 10, "origin": "IT"},
-        ],
-        "made_in": "IT",
-        "site": "Atelier Firenze",
-        "made_on": "2026-03-02",
-        "recycled_content": 12,
-        "repairability": {"score": 85, "spare_parts_years": 20},
-        "care": "Keep away from direct sunlight; clean with a dry cloth.",
-    }
+    return sample_product(i, f"B{run}-{i}")
 
 
 class _Bench:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import passport as pp
 from passport import gs1, ownership
@@ -119,27 +120,7 @@ def _setup_and_issue(s: _Story) -> dict[str, bytes]:
         "and an authorised repairer; four buyers with pseudonymous owner keys",
     )
     models = ["Sac 25 handbag", "Sac 25 handbag", "Chrono 40 watch"]
-    items = [
-        {
-            "gtin": gs1.normalize_gtin(
-                f"361427000{i % 1000:03d}" + str(gs1.check_digit(f"0361427000{i % 1000:03d}"))
-            ),
-            "serial": f"MX-{i:06d}",
-            "brand": "Maison Example",
-            "model": models[min(i, 2)],
-            "materials": [
-                {"material": "calf leather", "share": 90, "origin": "FR"},
-                {"material": "brass", "share": 10, "origin": "IT"},
-            ],
-            "made_in": "IT",
-            "site": "Atelier Firenze",
-            "made_on": "2025-09-01",
-            "recycled_content": 12,
-            "repairability": {"score": 85, "spare_parts_years": 20},
-            "care": "Keep away from direct sunlight; clean with a dry cloth.",
-        }
-        for i in range(500)
-    ]
+    items = [sample_product(i, f"MX-{i:06d}", models[min(i, 2)]) for i in range(500)]
     started = time.perf_counter()
     summary = issue_many(s.ledger, s.k["factory"], items, time=s.at(300), batch_size=250)
     seconds = time.perf_counter() - started
@@ -157,8 +138,25 @@ def _setup_and_issue(s: _Story) -> dict[str, bytes]:
     }
 
 
-def _gtin(body: str) -> str:
-    return body + str(gs1.check_digit(body))
+def sample_product(index: int, serial: str, model: str = "Sac 25 handbag") -> dict[str, Any]:
+    """Typical production data of an ESPR passport for a handbag (demo and benchmarks)."""
+    body = f"0361427{index % 100000:06d}"
+    return {
+        "gtin": body + str(gs1.check_digit(body)),
+        "serial": serial,
+        "brand": "Maison Example",
+        "model": model,
+        "materials": [
+            {"material": "calf leather", "share": 90, "origin": "FR"},
+            {"material": "brass", "share": 10, "origin": "IT"},
+        ],
+        "made_in": "IT",
+        "site": "Atelier Firenze",
+        "made_on": "2025-09-01",
+        "recycled_content": 12,
+        "repairability": {"score": 85, "spare_parts_years": 20},
+        "care": "Keep away from direct sunlight; clean with a dry cloth.",
+    }
 
 
 def _lives(s: _Story, pids: dict[str, bytes]) -> None:
