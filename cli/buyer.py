@@ -157,21 +157,9 @@ def owner_check(
     trust, known = trust_for(home, trust_file)
     bundle = read_bundle(file)
     report = pp.verify(bundle, trust, now=system_clock(), known_revocations=known)
-    report.raise_for_outcome()
-    if report.owner is None:
-        raise pp.RuleError("the item has no owner yet: nobody can prove owning it")
-    keys = {pp.kid_of(k): k for k in bundle.keys}
-    if report.owner not in keys:
-        raise pp.RuleError(
-            "the bundle lacks the current owner's public key: ask the seller for "
-            "a bundle that carries it"
-        )
-    ownership.check(
-        pp.PublicKey.from_bytes(keys[report.owner]), bundle.events[0].pid, challenge, response
-    )
+    owner = ownership.check_current_owner(bundle, report, challenge, response)
     click.echo(
-        f"The seller holds the current owner key {short(report.owner)} of passport "
-        f"{short(report.pid)}"
+        f"The seller holds the current owner key {short(owner)} of passport {short(report.pid)}"
     )
 
 

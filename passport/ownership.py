@@ -9,8 +9,10 @@ from __future__ import annotations
 import base64
 from typing import Final
 
-from .errors import SignatureError
-from .keys import PublicKey, SigningKey
+from .bundle import Bundle
+from .errors import RuleError, SignatureError
+from .keys import PublicKey, SigningKey, kid_of
+from .report import Report
 
 CONTEXT: Final = b"dpp ownership proof v1\n"
 MAX_CHALLENGE: Final = 1024
@@ -44,3 +46,25 @@ def check(owner: PublicKey, pid: bytes, challenge: str, response: str) -> None:
         raise SignatureError(
             "the response was not signed by the current owner's key for this passport and challenge"
         ) from None
+
+
+def check_current_owner(bundle: Bundle, report: Report, challenge: str, response: str) -> bytes:
+    """Check a response against the current owner of a bundle ``report`` found valid.
+
+    Returns the owner's key id.
+
+    Raises:
+        DppError: the report failed; RuleError: no owner, or the bundle lacks the owner's key;
+            SignatureError: the response is not the owner's.
+    """
+    report.raise_for_outcome()
+    if report.owner is None:
+        raise RuleError("the item has no owner yet: nobody can prove owning it")
+    keys = {kid_of(raw): raw for raw in bundle.keys}
+    if report.owner not in keys:
+        raise RuleError(
+            "the bundle lacks the current owner's public key: ask the seller for "
+            "a bundle that carries it"
+        )
+    check(PublicKey.from_bytes(keys[report.owner]), bundle.events[0].pid, challenge, response)
+    return report.owner

@@ -150,8 +150,9 @@ class _Steps:
     def revocations(self) -> StepResult:
         notes = self.keyring.add_revocations(self.bundle.revocations, self.run.known)
         lists = ", ".join(
-            f"{self.run.trust.root(k).brand} #{r.number}"  # type: ignore[union-attr]
-            for k, r in self.keyring.revocations.items()
+            f"{root.brand} #{r.number}"
+            for root in self.run.trust.roots
+            if (r := self.keyring.revocations.get(root.key.kid)) is not None
         )
         detail = f"revocation lists in force: {lists}" if lists else "no revocation lists"
         return (Status.WARN, f"{detail}; " + "; ".join(notes)) if notes else (Status.PASS, detail)
