@@ -16,8 +16,8 @@ maps, where the two orders differ, are refused rather than guessed at.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Final, cast
+from collections.abc import Iterable, Mapping
+from typing import Any, Final, cast
 
 import cbor2
 
@@ -36,9 +36,10 @@ def encode_checked(value: object) -> bytes:
     """Encode a structure built in this package from already-checked parts (no second walk).
 
     For the envelopes the project assembles itself (COSE headers, Sig_structure, the tagged
-    record), whose only variable parts are byte strings, text and integers it made.
+    record), whose only variable parts are byte strings, text and integers it made, and whose
+    maps the caller builds in deterministic key order (kept as given: no sorting pass).
     """
-    return cbor2.dumps(value, canonical=True)
+    return cbor2.dumps(value)
 
 
 def encode(value: object) -> bytes:
@@ -49,9 +50,12 @@ def encode(value: object) -> bytes:
             outside the 64-bit range, a map mixing key types, or nesting deeper than
             ``MAX_DEPTH``.
     """
-    _check(value, 1, "$", _ENCODABLE_TAGS)
+    ordered = _canonical(value, 1)
+    if ordered is _SLOW:
+        _check(value, 1, "$", _ENCODABLE_TAGS)
     try:
-        return cbor2.dumps(value, canonical=True)
+        # Maps of the fast copy are already in deterministic order: no sorting pass.
+        return cbor2.dumps(ordered) if ordered is not _SLOW else cbor2.dumps(value, canonical=True)
     except UnicodeEncodeError:
         raise EncodeError("text that is not valid Unicode (a lone surrogate)") from None
 
@@ -84,8 +88,12 @@ def decode(
             raise DecodeError(f"{what}: {problem}")
     try:
         value = cbor2.loads(data)
-        _check(value, 1, "$", tags)
-        again = cbor2.dumps(value, canonical=True)
+        if _fits(value, 1, tags):
+            # Maps are in input order, already checked to be the deterministic order.
+            again = cbor2.dumps(value)
+        else:
+            _check(value, 1, "$", tags)
+            again = cbor2.dumps(value, canonical=True)
     except (cbor2.CBORError, EncodeError, ValueError, TypeError, RecursionError) as exc:
         raise DecodeError(f"{what}: {diagnose(data, tags) or _reason(exc)}") from exc
     if again != data:
@@ -99,6 +107,126 @@ def _reason(exc: BaseException) -> str:
 
 _ENCODABLE_TAGS: Final = frozenset({18})
 _SCALARS: Final = (str, bytes, bool, type(None))
+
+
+def _fits(value: object, depth: int, tags: frozenset[int]) -> bool:  # noqa: PLR0911, PLR0912 - flat switch
+    """True if ``value`` is certainly in the subset, with every map in deterministic key order.
+
+    The fast path of the strict decoder, run on every record: exact types only, no paths
+    built. False means "ask :func:`_check`": anything unusual (subclasses, integer map keys,
+    non-ASCII keys, keys out of order, errors) goes to the slow walk, which accepts or names
+    the problem, and to the canonical re-encoding, which settles the order.
+    """
+    kind = type(value)
+    if kind is str or kind is bytes or kind is bool or value is None:
+        return True
+    if kind is int:
+        return -_UINT_LIMIT <= value < _UINT_LIMIT  # type: ignore[operator]
+    if depth > MAX_DEPTH:
+        return False
+    if kind is list or kind is tuple:
+        items: Iterable[object] = value  # type: ignore[assignment]
+    elif kind is dict or kind is _FROZEN_MAP:  # cbor2 freezes maps inside tags
+        mapping: dict[Any, object] = value  # type: ignore[assignment]
+        if len(mapping) > 1 and not _in_order(tuple(mapping)):
+            return False
+        if len(mapping) == 1 and type(next(iter(mapping))) not in _PLAIN_KEYS:
+            return False
+        items = mapping.values()
+    elif kind is Tag:
+        tag: Tag = value  # type: ignore[assignment]
+        return tag.tag in tags and _fits(tag.value, depth + 1, tags)
+    else:
+        return False
+    for item in items:
+        item_kind = type(item)
+        if item_kind is str or item_kind is bytes:
+            continue
+        if item_kind is int:
+            if -_UINT_LIMIT <= item < _UINT_LIMIT:  # type: ignore[operator]
+                continue
+            return False
+        if not _fits(item, depth + 1, tags):
+            return False
+    return True
+
+
+def _in_order(keys: tuple[Any, ...]) -> bool:
+    """Whether map keys (all text or all bytes) are in deterministic order.
+
+    Shorter keys first, then by content (for ASCII text, characters are bytes). The same few
+    key layouts recur in every record, so layouts found in order are remembered.
+    """
+    if keys in _ORDERED:
+        return True
+    kinds = set(map(type, keys))
+    if kinds == _STR_KEYS:
+        if not all(map(str.isascii, keys)):
+            return False
+    elif kinds != _BYTES_KEYS:
+        return False
+    if list(keys) != sorted(sorted(keys), key=len):
+        return False
+    if len(keys) <= _MAX_REMEMBERED_KEYS:  # layouts, not big maps of key ids
+        if len(_ORDERED) >= _MAX_ORDERED:
+            _ORDERED.clear()
+        _ORDERED.add(keys)
+    return True
+
+
+_MAX_ORDERED: Final = 1024
+_MAX_REMEMBERED_KEYS: Final = 32
+_ORDERED: set[tuple[Any, ...]] = set()
+
+
+def _canonical(value: object, depth: int) -> object:  # noqa: PLR0911 - flat switch
+    """A copy of ``value`` with every map in deterministic key order, or ``_SLOW`` if unsure.
+
+    The fast path of the encoder: cbor2 keeps insertion order cheaply but sorts slowly.
+    """
+    kind = type(value)
+    if kind is str or kind is bytes or kind is bool or value is None:
+        return value
+    if kind is int:
+        return value if -_UINT_LIMIT <= value < _UINT_LIMIT else _SLOW  # type: ignore[operator]
+    if depth > MAX_DEPTH:
+        return _SLOW
+    if kind is list:
+        out = [_canonical(item, depth + 1) for item in value]  # type: ignore[attr-defined]
+        return _SLOW if _SLOW in out else out
+    if kind is dict:
+        mapping: dict[Any, object] = value  # type: ignore[assignment]
+        order = _order_of(tuple(mapping))
+        if order is None:
+            return _SLOW
+        ordered = {key: _canonical(mapping[key], depth + 1) for key in order}
+        return _SLOW if _SLOW in ordered.values() else ordered
+    return _SLOW
+
+
+def _order_of(keys: tuple[Any, ...]) -> tuple[str, ...] | None:
+    """The deterministic order of ASCII text keys, or None for other keys (slow path)."""
+    order = _ORDERS.get(keys)
+    if order is not None:
+        return order
+    if set(map(type, keys)) - _STR_KEYS or not all(map(str.isascii, keys)):
+        return None
+    order = tuple(sorted(sorted(keys), key=len))
+    if len(keys) <= _MAX_REMEMBERED_KEYS:
+        if len(_ORDERS) >= _MAX_ORDERED:
+            _ORDERS.clear()
+        _ORDERS[keys] = order
+    return order
+
+
+_ORDERS: dict[tuple[Any, ...], tuple[str, ...]] = {}
+_SLOW: Final = object()
+_FROZEN_MAP: Final = cbor2.frozendict
+
+
+_STR_KEYS: Final = {str}
+_BYTES_KEYS: Final = {bytes}
+_PLAIN_KEYS: Final = (str, bytes)
 
 
 def _key_kind(key: object, path: str) -> int:

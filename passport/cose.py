@@ -110,6 +110,22 @@ def parse(
 
 
 def _check_protected(protected: bytes, content_type: str, what: str) -> bytes:
+    # One signer's headers are the same bytes on every record it signs: remember good ones.
+    kid = _GOOD_HEADERS.get((protected, content_type))
+    if kid is not None:
+        return kid
+    kid = _read_protected(protected, content_type, what)
+    if len(_GOOD_HEADERS) >= _MAX_GOOD_HEADERS:
+        _GOOD_HEADERS.clear()
+    _GOOD_HEADERS[(protected, content_type)] = kid
+    return kid
+
+
+_MAX_GOOD_HEADERS: Final = 4096
+_GOOD_HEADERS: dict[tuple[bytes, str], bytes] = {}
+
+
+def _read_protected(protected: bytes, content_type: str, what: str) -> bytes:
     if not protected:
         raise DecodeError(f"{what}: protected header is empty (alg and kid are required)")
     header = cbor.decode(protected, what=f"{what} protected header", max_size=1024)

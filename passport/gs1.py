@@ -16,7 +16,8 @@ _DIGITS: Final = re.compile(r"[0-9]+")
 
 def check_digit(body: str) -> int:
     """The GS1 mod-10 check digit for ``body`` (all digits but the last)."""
-    total = sum(int(c) * (3 if i % 2 == 0 else 1) for i, c in enumerate(reversed(body)))
+    digits = body[::-1]  # weights 3, 1, 3, ... from the right
+    total = 3 * sum(map(int, digits[0::2])) + sum(map(int, digits[1::2]))
     return (10 - total % 10) % 10
 
 

@@ -80,6 +80,28 @@ def _array(value: object, limit: int, name: str, what: str) -> list[Any] | tuple
     return value
 
 
+def _json_like(value: object) -> bool:
+    """The fast path of :func:`_check_json_like` (exact types, no paths); False means "ask it"."""
+    kind = type(value)
+    if kind is dict:
+        mapping: dict[Any, Any] = value  # type: ignore[assignment]
+        if set(map(type, mapping)) - _TEXT:
+            return False
+        items = mapping.values()
+    elif kind is list:
+        items = value  # type: ignore[assignment]
+    else:
+        return kind is str or kind is int or kind is bool
+    for item in items:
+        item_kind = type(item)
+        if item_kind is not str and item_kind is not int and not _json_like(item):
+            return False
+    return True
+
+
+_TEXT: Final = frozenset({str})
+
+
 def _check_json_like(value: object, path: str, what: str) -> None:
     """Event data must also be plain JSON: text keys, strings, integers, booleans, arrays, maps."""
     if isinstance(value, Mapping):
@@ -152,7 +174,8 @@ def event_from_record(record: cose.Sign1, *, what: str = "event") -> Event:
     data = fields["data"]
     if not isinstance(data, Mapping):
         raise DecodeError(f"{what}: data must be a map")
-    _check_json_like(data, "data", what)
+    if not _json_like(data):
+        _check_json_like(data, "data", what)
     if seq == 0:
         if "pid" in fields or "prev" in fields:
             raise DecodeError(f"{what}: the first event carries no pid or prev")

@@ -222,3 +222,26 @@ def test_any_accepted_input_is_the_deterministic_encoding(
     except DecodeError:
         return
     assert cbor.encode(decoded) == bytes(encoded)
+
+
+@given(values)
+def test_the_fast_encoder_writes_what_cbor2_canonical_writes(value: object) -> None:
+    # The fast path keeps insertion order over its own sorted copy; cbor2 sorts in C.
+    assert cbor.encode(value) == cbor2.dumps(value, canonical=True)
+
+
+@given(values, st.data())
+def test_the_fast_decoder_accepts_exactly_what_the_scanner_accepts(
+    value: object, data: st.DataObject
+) -> None:
+    # diagnose() is an independent byte-level reading of the rules, without cbor2.
+    encoded = bytearray(cbor.encode(value))
+    for _ in range(data.draw(st.integers(0, 2))):
+        position = data.draw(st.integers(0, len(encoded) - 1))
+        encoded[position] = data.draw(st.integers(0, 255))
+    try:
+        cbor.decode(bytes(encoded))
+        accepted = True
+    except DecodeError:
+        accepted = False
+    assert accepted == (cbor.diagnose(bytes(encoded)) is None), bytes(encoded).hex()
