@@ -50,14 +50,28 @@ def encode(value: object) -> bytes:
             outside the 64-bit range, a map mixing key types, or nesting deeper than
             ``MAX_DEPTH``.
     """
+    return encode_copy(value)[0]
+
+
+def encode_copy(value: object) -> tuple[bytes, object]:
+    """Encode ``value`` as :func:`encode` does, and return a fresh copy of it as well.
+
+    The copy is what decoding the bytes would give (new lists and maps, in deterministic
+    order), without decoding them: for a record whose fields must not change after signing.
+
+    Raises:
+        EncodeError: as :func:`encode`.
+    """
     ordered = _canonical(value, 1)
-    if ordered is _SLOW:
-        _check(value, 1, "$", _ENCODABLE_TAGS)
     try:
-        # Maps of the fast copy are already in deterministic order: no sorting pass.
-        return cbor2.dumps(ordered) if ordered is not _SLOW else cbor2.dumps(value, canonical=True)
+        if ordered is not _SLOW:
+            # Maps of the copy are already in deterministic order: no sorting pass.
+            return cbor2.dumps(ordered), ordered
+        _check(value, 1, "$", _ENCODABLE_TAGS)
+        data = cbor2.dumps(value, canonical=True)
     except UnicodeEncodeError:
         raise EncodeError("text that is not valid Unicode (a lone surrogate)") from None
+    return data, cbor2.loads(data)
 
 
 def decode(

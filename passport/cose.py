@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final
 
 from . import cbor
@@ -65,12 +66,18 @@ def sig_structure(protected: bytes, payload: bytes) -> bytes:
 
 def sign(key: SigningKey, content_type: str, payload: bytes) -> Sign1:
     """Sign ``payload`` (already deterministic CBOR) as a COSE_Sign1 record."""
-    protected = cbor.encode_checked(
-        {HEADER_ALG: ALG_ED25519, HEADER_CONTENT_TYPE: content_type, HEADER_KID: key.kid}
-    )
+    protected = _protected_header(key.kid, content_type)
     signature = key.sign(sig_structure(protected, payload))
     raw = cbor.encode_checked(cbor.Tag(COSE_SIGN1_TAG, [protected, {}, payload, signature]))
     return Sign1(raw, protected, key.kid, content_type, payload, signature)
+
+
+@lru_cache(maxsize=1024)
+def _protected_header(kid: bytes, content_type: str) -> bytes:
+    # Keys in deterministic order (1, 3, 4), as encode_checked requires.
+    return cbor.encode_checked(
+        {HEADER_ALG: ALG_ED25519, HEADER_CONTENT_TYPE: content_type, HEADER_KID: kid}
+    )
 
 
 def parse(

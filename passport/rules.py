@@ -47,17 +47,6 @@ class Walker:
     def __init__(self, keyring: Keyring) -> None:
         self.keyring = keyring
         self.state = PassportState()
-        self._handlers: dict[EventType, Callable[[Event], tuple[str, str]]] = {
-            EventType.PRODUCTION: self._production,
-            EventType.SALE: self._sale,
-            EventType.OUTLET: self._outlet,
-            EventType.RESALE: self._resale,
-            EventType.REPAIR: self._repair,
-            EventType.AUTHENTICATION: self._authentication,
-            EventType.STOLEN: self._stolen,
-            EventType.RECOVERED: self._recovered,
-            EventType.END_OF_LIFE: self._end_of_life,
-        }
 
     def apply(self, event: Event) -> None:
         """Check ``event`` against the state and move the state on.
@@ -68,7 +57,7 @@ class Walker:
         """
         if self.state.ended:
             raise RuleError(f"{event.label()}: nothing may follow the item's end of life")
-        actor, summary = self._handlers[event.type](event)
+        actor, summary = _HANDLERS[event.type](self, event)
         self.state.history.append(HistoryEntry(event.seq, event.time, event.type, actor, summary))
 
     # -- who signed ------------------------------------------------------------------------
@@ -298,3 +287,17 @@ def _describe_product(data: Any, brand: str) -> str:
         f"Passport issued by {brand}:{model or ' item'}, GTIN {data['gtin']} serial "
         f"{data['serial']}{where}{site}{when}"
     )
+
+
+# One table for every walker (a walker is made per passport, thousands per second).
+_HANDLERS: dict[EventType, Callable[[Walker, Event], tuple[str, str]]] = {
+    EventType.PRODUCTION: Walker._production,
+    EventType.SALE: Walker._sale,
+    EventType.OUTLET: Walker._outlet,
+    EventType.RESALE: Walker._resale,
+    EventType.REPAIR: Walker._repair,
+    EventType.AUTHENTICATION: Walker._authentication,
+    EventType.STOLEN: Walker._stolen,
+    EventType.RECOVERED: Walker._recovered,
+    EventType.END_OF_LIFE: Walker._end_of_life,
+}

@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import cbor2
-
 from . import cose, schema, wire
 from .certs import ROLE_DEFAULTS, ROLE_PERMITS, Certificate, RevocationList, Role
 from .errors import AuthorityError, EncodeError, SchemaError
@@ -62,7 +60,7 @@ def sign_event(
         raise SchemaError(f"time {time} is before the previous event's time {after.time}")
     what = f"{kind} data"
     try:
-        payload = wire.event_payload(
+        payload, fresh = wire.event_payload(
             seq=seq,
             type=kind,
             time=time,
@@ -73,10 +71,9 @@ def sign_event(
     except EncodeError as exc:
         raise SchemaError(f"{what}: {exc}") from None
     schema.validate_event_data(kind, data, what=what)
+    # ``fresh`` is the data as a verifier reads it back, not the caller's dict (which may
+    # change after this returns).
     record = cose.sign(key, cose.CT_EVENT, payload)
-    # The payload was just checked and encoded: read the data back as a fresh copy (so the
-    # caller's dict can change later) without a second strictness walk.
-    fresh = cbor2.loads(payload)["data"]
     if after is None:
         return Event(record, seq, kind, time, fresh)
     return Event(record, seq, kind, time, fresh, after.pid, after.hash)

@@ -127,8 +127,8 @@ def event_payload(
     data: Mapping[str, Any],
     pid: bytes | None,
     prev: bytes | None,
-) -> bytes:
-    """The deterministic CBOR payload of an event."""
+) -> tuple[bytes, Mapping[str, Any]]:
+    """The deterministic CBOR payload of an event, and a fresh copy of its data as read back."""
     fields: dict[str, object] = {
         "v": FORMAT_VERSION,
         "seq": seq,
@@ -140,7 +140,8 @@ def event_payload(
         fields["pid"] = pid
     if prev is not None:
         fields["prev"] = prev
-    return cbor.encode(fields)
+    payload, copy = cbor.encode_copy(fields)
+    return payload, copy["data"]  # type: ignore[index]
 
 
 def parse_event(data: bytes, *, what: str = "event") -> Event:
