@@ -30,6 +30,9 @@ PRESCAN_SIZE: Final = 64 * 1024
 _UINT_LIMIT: Final = 1 << 64
 
 Tag = cbor2.CBORTag
+# What decoded maps and arrays are (cbor2 freezes those inside a tag), for fast isinstance.
+MAPS: Final = (dict, cbor2.frozendict)
+ARRAYS: Final = (list, tuple)
 
 
 def encode_checked(value: object) -> bytes:
@@ -88,9 +91,10 @@ def decode(
         DecodeError: the input is empty, too large, malformed, not deterministic, or uses a type
             or tag outside the subset (the message names the first problem and its offset).
     """
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise DecodeError(f"{what}: expected bytes, got {type(data).__name__}")
-    data = bytes(data)
+    if type(data) is not bytes:
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise DecodeError(f"{what}: expected bytes, got {type(data).__name__}")
+        data = bytes(data)
     if not data:
         raise DecodeError(f"{what}: empty input")
     if len(data) > max_size:

@@ -7,7 +7,6 @@ read; payload embedded. The algorithm is taken from the protected header only.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final
@@ -95,13 +94,13 @@ def parse(
     if not isinstance(value, cbor.Tag) or value.tag != COSE_SIGN1_TAG:
         raise DecodeError(f"{what}: not a COSE_Sign1 record (CBOR tag 18)")
     body = value.value
-    if not isinstance(body, list | tuple) or len(body) != 4:
+    if not isinstance(body, cbor.ARRAYS) or len(body) != 4:
         raise DecodeError(f"{what}: COSE_Sign1 must be an array of 4 items")
     protected, unprotected, payload, signature = body
-    if not isinstance(unprotected, Mapping):
+    if not isinstance(unprotected, cbor.MAPS):
         raise DecodeError(f"{what}: unprotected header is not a map")
     if unprotected:
-        label = next(iter(unprotected))
+        label: object = next(iter(unprotected))
         raise DecodeError(
             f"{what}: unprotected header must be empty (found parameter {label!r}, never trusted)"
         )
@@ -136,7 +135,7 @@ def _read_protected(protected: bytes, content_type: str, what: str) -> bytes:
     if not protected:
         raise DecodeError(f"{what}: protected header is empty (alg and kid are required)")
     header = cbor.decode(protected, what=f"{what} protected header", max_size=1024)
-    if not isinstance(header, Mapping):
+    if not isinstance(header, cbor.MAPS):
         raise DecodeError(f"{what}: protected header is not a map")
     if HEADER_CRIT in header:
         raise DecodeError(

@@ -39,7 +39,7 @@ _BUNDLE_KEYS: Final = frozenset({"v", "events", "certs", "keys", "revocations", 
 def _map(
     value: object, keys: frozenset[str], required: Iterable[str], what: str
 ) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
+    if not isinstance(value, cbor.MAPS):
         raise DecodeError(f"{what}: expected a map")
     unknown = set(value) - keys
     if unknown:
@@ -73,7 +73,7 @@ def _text(value: object, name: str, what: str, limit: int = 200) -> str:
 
 
 def _array(value: object, limit: int, name: str, what: str) -> list[Any] | tuple[Any, ...]:
-    if not isinstance(value, list | tuple):
+    if not isinstance(value, cbor.ARRAYS):
         raise DecodeError(f"{what}: {name} must be an array")
     if len(value) > limit:
         raise DecodeError(f"{what}: {name} has {len(value)} items, more than {limit}")
@@ -100,16 +100,18 @@ def _json_like(value: object) -> bool:
 
 
 _TEXT: Final = frozenset({str})
+_BYTES: Final = frozenset({bytes})
+_HASH_SIZES: Final = frozenset({HASH_SIZE})
 
 
 def _check_json_like(value: object, path: str, what: str) -> None:
     """Event data must also be plain JSON: text keys, strings, integers, booleans, arrays, maps."""
-    if isinstance(value, Mapping):
+    if isinstance(value, cbor.MAPS):
         for key, item in value.items():
             if not isinstance(key, str):
                 raise DecodeError(f"{what}: data key {key!r} at {path} is not text")
             _check_json_like(item, f"{path}.{key}", what)
-    elif isinstance(value, list | tuple):
+    elif isinstance(value, cbor.ARRAYS):
         for i, item in enumerate(value):
             _check_json_like(item, f"{path}[{i}]", what)
     elif not isinstance(value, str | int):
@@ -173,7 +175,7 @@ def event_from_record(record: cose.Sign1, *, what: str = "event") -> Event:
         raise DecodeError(f"{what}: unknown event type {fields['type']!r}") from None
     time = _int(fields["time"], 0, MAX_TIME, "time", what)
     data = fields["data"]
-    if not isinstance(data, Mapping):
+    if not isinstance(data, cbor.MAPS):
         raise DecodeError(f"{what}: data must be a map")
     if not _json_like(data):
         _check_json_like(data, "data", what)
@@ -292,7 +294,7 @@ def parse_revocations(data: bytes, *, what: str = "revocation list") -> Revocati
     number = _int(fields["number"], 1, 2**63 - 1, "number", what)
     issued = _int(fields["issued"], 0, MAX_TIME, "issued", what)
     revoked = fields["revoked"]
-    if not isinstance(revoked, Mapping) or len(revoked) > MAX_REVOKED:
+    if not isinstance(revoked, cbor.MAPS) or len(revoked) > MAX_REVOKED:
         raise DecodeError(f"{what}: revoked must be a map of at most {MAX_REVOKED} key ids")
     entries = {
         _bytes(kid, KID_SIZE, "revoked key id", what): _int(
@@ -367,7 +369,7 @@ def _record(value: object, what: str) -> bytes:
 
 
 def _parse_log(value: object, count: int, what: str) -> LogEntry:
-    if not isinstance(value, Mapping) or set(value) != {"checkpoint", "proofs"}:
+    if not isinstance(value, cbor.MAPS) or set(value) != {"checkpoint", "proofs"}:
         raise DecodeError(f"{what}: log must be a map of checkpoint and proofs")
     checkpoint = _text(value["checkpoint"], "log checkpoint", what, limit=8192)
     proofs = _array(value["proofs"], MAX_EVENTS, "log proofs", what)
@@ -375,12 +377,11 @@ def _parse_log(value: object, count: int, what: str) -> LogEntry:
         raise DecodeError(f"{what}: log has {len(proofs)} proofs for {count} events")
     parsed = []
     for i, proof in enumerate(proofs):
-        if not isinstance(proof, Mapping) or set(proof) != {"index", "path"}:
+        if not isinstance(proof, cbor.MAPS) or set(proof) != {"index", "path"}:
             raise DecodeError(f"{what}: log proof {i} must be a map of index and path")
         index = _int(proof["index"], 0, 2**63 - 1, f"log proof {i} index", what)
-        path = tuple(
-            _bytes(h, HASH_SIZE, f"log proof {i} hash", what)
-            for h in _array(proof["path"], MAX_PROOF_PATH, f"log proof {i} path", what)
-        )
+        path = tuple(_array(proof["path"], MAX_PROOF_PATH, f"log proof {i} path", what))
+        if set(map(type, path)) - _BYTES or set(map(len, path)) - _HASH_SIZES:
+            raise DecodeError(f"{what}: log proof {i} hash must be {HASH_SIZE} bytes")
         parsed.append(LogProof(index, path))
     return LogEntry(checkpoint, tuple(parsed))
