@@ -207,6 +207,23 @@ def verify_checkpoint(text: str, verifiers: Iterable[NoteVerifier]) -> Checkpoin
     Raises:
         LogError: malformed, badly signed, unsigned by a known key, or signed for another origin.
     """
+    known = tuple(verifiers)
+    # Every bundle exported at one log size carries the same note: read and check it once.
+    cached = _VERIFIED.get((text, known))
+    if cached is not None:
+        return cached
+    checkpoint = _verify_checkpoint(text, known)
+    if len(_VERIFIED) >= _MAX_VERIFIED:
+        _VERIFIED.clear()
+    _VERIFIED[(text, known)] = checkpoint
+    return checkpoint
+
+
+_MAX_VERIFIED: Final = 256
+_VERIFIED: dict[tuple[str, tuple[NoteVerifier, ...]], Checkpoint] = {}
+
+
+def _verify_checkpoint(text: str, verifiers: tuple[NoteVerifier, ...]) -> Checkpoint:
     body, good = open_note(text, verifiers)
     checkpoint = parse_checkpoint(body)
     if all(v.name != checkpoint.origin for v in good):
