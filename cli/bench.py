@@ -87,3 +87,9 @@ def bench(items: int, events: int, jobs: int | None, repeat: int, as_json: bool)
         f"{result['consistency_proof_ms']:.2f} ms at {events:,} events (target < 5 ms)"
     )
     click.echo(f"storage  {result['bytes_per_event']:.0f} bytes per event (target <= 650)")
+    parts = result["breakdown_us"]
+    for path, figures in parts.items():
+        click.echo(
+            f"{path} per event (µs): "
+            + ", ".join(f"{name.replace('_', ' ')} {value:.1f}" for name, value in figures.items())
+        )

@@ -17,6 +17,7 @@ FIELDS = (
     "inclusion_proof_ms",
     "consistency_proof_ms",
     "ceilings_us",
+    "breakdown_us",
     "environment",
 )
 
@@ -51,6 +52,10 @@ def test_bench_reports_every_field(tmp_path: Path) -> None:
     assert report["issue_eps"] > 0
     assert report["verify_ratio"] > 0
     assert report["bytes_per_event"] > 100
+    parts = report["breakdown_us"]
+    assert set(parts["verify"]) == {"parse", "signatures", "other_checks"}
+    assert parts["verify"]["signatures"] > 0
+    assert parts["issue"]["validate_encode_sign"] > 0
 
 
 def test_the_resolver_page_benchmark_runs(tmp_path: Path) -> None:
