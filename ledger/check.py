@@ -64,7 +64,7 @@ def check_ledger(
     with Ledger.open(path) as ledger:
         now = ledger.clock() if now is None else now
         problems = _ledger_wide(ledger)
-        pids = [row[0] for row in ledger.db.execute("SELECT pid FROM passports ORDER BY rowid")]
+        pids = [row[0] for row in ledger.db.execute("SELECT pid FROM chains WHERE seq = 0")]
     chunks = [pids[i : i + chunk] for i in range(0, len(pids), chunk)]
     events, done = 0, 0
     if jobs == 1 or len(chunks) <= 1:
@@ -106,7 +106,32 @@ def _ledger_wide(ledger: Ledger) -> list[Problem]:
             Keyring(trust).add_revocations([wire.parse_revocations(raw)])
         except pp.DppError as exc:
             problems.append(Problem(None, f"stored revocation list: {exc}"))
-    return problems + _log_problems(ledger)
+    return problems + _index_problems(ledger) + _log_problems(ledger)
+
+
+def _index_problems(ledger: Ledger) -> list[Problem]:
+    """Each event is in exactly one chain; each passport has one identifier row."""
+    (events,) = ledger.db.execute("SELECT count(*) FROM events").fetchone()
+    chains, distinct, firsts, later = ledger.db.execute(
+        "SELECT count(*), count(DISTINCT idx), sum(seq = 0), sum(seq > 0) FROM chains"
+    ).fetchone()
+    (passports,) = ledger.db.execute("SELECT count(DISTINCT first) FROM passports").fetchone()
+    (identifiers,) = ledger.db.execute("SELECT count(*) FROM passports").fetchone()
+    (hashes,) = ledger.db.execute("SELECT count(*) FROM event_hashes").fetchone()
+    (orphans,) = ledger.db.execute(
+        "SELECT count(*) FROM chains c WHERE c.seq > 0 AND NOT EXISTS "
+        "(SELECT 1 FROM chains f WHERE f.pid = c.pid AND f.seq = 0)"
+    ).fetchone()
+    found = []
+    if not events == chains == distinct:
+        found.append(f"{events} stored events but {distinct} of them in chains ({chains} rows)")
+    if not (firsts or 0) == passports == identifiers:
+        found.append(f"{firsts or 0} chains but {identifiers} passport rows for {passports} events")
+    if orphans:
+        found.append(f"{orphans} events in chains that have no first event")
+    if hashes != (later or 0):
+        found.append(f"{later or 0} later events but {hashes} event hashes indexed")
+    return [Problem(None, f"the ledger's index: {m}") for m in found]
 
 
 def _log_problems(ledger: Ledger) -> list[Problem]:
@@ -154,31 +179,28 @@ def _check_one(
 ) -> int:
     row = ledger.passport(pid)
     rows = ledger.db.execute(
-        "SELECT idx, hash, pid, seq, type, signer, time, cose FROM events WHERE pid = ? "
-        "ORDER BY seq",
+        "SELECT c.seq, c.idx, e.cose FROM chains c LEFT JOIN events e ON e.idx = c.idx "
+        "WHERE c.pid = ? ORDER BY c.seq",
         [pid],
     ).fetchall()
-    chain = []
-    for idx, hash_, pid_, seq, type_, signer, time_, cose in rows:
+    chain: list[pp.Event] = []
+    for seq, idx, cose in rows:
+        if seq != len(chain):
+            raise pp.ChainError(f"the passport's chain has no event {len(chain)}")
+        if cose is None:
+            raise pp.ChainError(f"event {seq} is missing from log index {idx - 1}")
         if ledger.log.node(0, idx - 1) != merkle.leaf_hash(cose):
             raise pp.ChainError(f"event {seq} is not the log's leaf {idx - 1}")
         event = wire.parse_event(cose)
-        if (event.hash, event.pid, event.seq, str(event.type), event.signer, event.time) != (
-            hash_,
-            pid_,
-            seq,
-            type_,
-            signer,
-            time_,
-        ):
-            raise pp.ChainError(f"event {seq}: its index columns do not match its signed bytes")
+        if (event.pid, event.seq) != (pid, seq):
+            raise pp.ChainError(f"event {seq}: its index row does not match its signed bytes")
+        if seq > 0 and ledger.log_index(event.hash) != idx - 1:
+            raise pp.ChainError(f"event {seq}: its hash is not indexed at its log index")
         chain.append(event)
-    if not chain or (chain[-1].hash, len(chain)) != (row.head, row.length):
-        raise pp.ChainError("the passport's head and length do not match its events")
     report = pp.verify(ledger.bundle(pid), trust, now=now, known_revocations=known)
     if not report:
         failure = report.failures[0]
         raise pp.DppError(f"{failure.name}: {failure.detail}")
     if (report.brand, report.gtin, report.serial) != (row.brand, row.gtin, row.serial):
-        raise pp.ChainError("the passport's brand, GTIN or serial columns do not match its chain")
+        raise pp.ChainError("the passport's identifier row does not match its chain")
     return len(chain)

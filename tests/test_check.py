@@ -51,10 +51,13 @@ def test_a_rewritten_event_is_found(populated: Path, tmp_path: Path) -> None:
     pid = W.sold()[0].pid
     conn = sqlite3.connect(path)
     conn.execute("DROP TRIGGER events_append_only_update")  # an attacker with the file can
-    cose = conn.execute("SELECT cose FROM events WHERE pid = ? AND seq = 2", [pid]).fetchone()[0]
+    idx, cose = conn.execute(
+        "SELECT e.idx, e.cose FROM chains c JOIN events e ON e.idx = c.idx "
+        "WHERE c.pid = ? AND c.seq = 2",
+        [pid],
+    ).fetchone()
     conn.execute(
-        "UPDATE events SET cose = ? WHERE pid = ? AND seq = 2",
-        [cose[:-1] + bytes([cose[-1] ^ 1]), pid],
+        "UPDATE events SET cose = ? WHERE idx = ?", [cose[:-1] + bytes([cose[-1] ^ 1]), idx]
     )
     conn.commit()
     conn.close()
@@ -64,18 +67,56 @@ def test_a_rewritten_event_is_found(populated: Path, tmp_path: Path) -> None:
     assert "is not the log's leaf" in report.problems[0].message
 
 
-def test_a_wrong_head_and_an_untrusted_root_are_found(populated: Path, tmp_path: Path) -> None:
-    path = _copy(populated, tmp_path)
+def _tamper(path: Path, *statements: tuple[str, list[object]]) -> None:
     conn = sqlite3.connect(path)
-    pid = W.sold()[0].pid
-    conn.execute("UPDATE passports SET length = 2 WHERE pid = ?", [pid])
-    conn.execute("DELETE FROM roots WHERE brand = 'Rival'")
+    for table in ("passports", "chains"):  # an attacker with the file can
+        conn.execute(f"DROP TRIGGER {table}_append_only_update")
+    for statement, params in statements:
+        conn.execute(statement, params)
     conn.commit()
     conn.close()
+
+
+def test_a_moved_identifier_row_and_an_untrusted_root_are_found(
+    populated: Path, tmp_path: Path
+) -> None:
+    path = _copy(populated, tmp_path)
+    pid = W.sold()[0].pid
+    # The resolver would answer this item's GTIN and serial with another item's passport.
+    _tamper(
+        path,
+        (
+            "UPDATE passports SET first = (SELECT first FROM passports WHERE serial = 'C7') "
+            "WHERE first = (SELECT idx FROM chains WHERE pid = ? AND seq = 0)",
+            [pid],
+        ),
+        ("DELETE FROM roots WHERE brand = 'Rival'", []),
+    )
     report = check_ledger(path, jobs=1, now=NOW)
-    messages = [p.message for p in report.problems]
-    assert any("head and length do not match" in m for m in messages)
+    assert (pid, f"passport {pid.hex()[:16]}… has no identifier row: run `dpp check`") in [
+        (p.pid, p.message) for p in report.problems
+    ]
+    messages = [p.message for p in report.problems if p.pid is None]
+    assert any("601 chains but 601 passport rows for 600 events" in m for m in messages)
     assert any("Rival Works" in m and "no longer trusted" in m for m in messages)
+
+
+def test_a_chain_row_pointing_at_another_event_is_found(populated: Path, tmp_path: Path) -> None:
+    path = _copy(populated, tmp_path)
+    pid = W.sold()[0].pid
+    _tamper(
+        path,
+        (
+            "UPDATE chains SET idx = (SELECT idx FROM chains WHERE pid = ? AND seq = 1) "
+            "WHERE pid = ? AND seq = 2",
+            [pid, pid],
+        ),
+    )
+    report = check_ledger(path, jobs=1, now=NOW)
+    assert [(p.pid, p.message) for p in report.problems] == [
+        (None, "the ledger's index: 603 stored events but 602 of them in chains (603 rows)"),
+        (pid, "event 2: its index row does not match its signed bytes"),
+    ]
 
 
 def test_an_empty_ledger_checks_clean(tmp_path: Path) -> None:
@@ -89,10 +130,12 @@ def test_a_dropped_event_is_found_through_the_log(populated: Path, tmp_path: Pat
     path = _copy(populated, tmp_path)
     pid = W.sold()[0].pid
     conn = sqlite3.connect(path)
-    conn.execute("DROP TRIGGER events_append_only_delete")
-    conn.execute("DELETE FROM events WHERE pid = ? AND seq = 2", [pid])
-    head = conn.execute("SELECT hash FROM events WHERE pid = ? AND seq = 1", [pid]).fetchone()[0]
-    conn.execute("UPDATE passports SET length = 2, head = ? WHERE pid = ?", [head, pid])
+    for table in ("events", "chains", "event_hashes"):  # the attacker tidies every index
+        conn.execute(f"DROP TRIGGER {table}_append_only_delete")
+    (idx,) = conn.execute("SELECT idx FROM chains WHERE pid = ? AND seq = 2", [pid]).fetchone()
+    conn.execute("DELETE FROM events WHERE idx = ?", [idx])
+    conn.execute("DELETE FROM chains WHERE idx = ?", [idx])
+    conn.execute("DELETE FROM event_hashes WHERE idx = ?", [idx])
     conn.commit()
     conn.close()
     report = check_ledger(path, jobs=1, now=NOW)
