@@ -1,7 +1,8 @@
 """Check a whole ledger: every chain re-verified, every record re-checked, on all cores.
 
-Passports are verified in chunks by a process pool; each worker opens the file itself. The
-result lists problems per passport (nothing is repaired: an auditor reads the report).
+Passports are verified in chunks by a process pool, and the transparency log is rehashed from
+the events in spans beside them; each worker opens the file itself. The result lists problems
+per passport (nothing is repaired: an auditor reads the report).
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ from pathlib import Path
 from typing import Final
 
 import passport as pp
-from passport import merkle, wire
+from passport import wire
 from passport.checkpoint import verify_checkpoint
 from passport.keyring import Keyring
 
 from .store import Ledger
 
 CHUNK: Final = 256
+LOG_SPAN: Final = 1 << 16  # events rehashed by one task (a multiple of the log's block)
 Progress = Callable[[int, int], None]
 
 
@@ -65,24 +67,31 @@ def check_ledger(
         now = ledger.clock() if now is None else now
         problems = _ledger_wide(ledger)
         pids = [row[0] for row in ledger.db.execute("SELECT pid FROM chains WHERE seq = 0")]
+        size = ledger.log.size()
     chunks = [pids[i : i + chunk] for i in range(0, len(pids), chunk)]
+    spans = [(start, start + LOG_SPAN) for start in range(0, size, LOG_SPAN)]
     events, done = 0, 0
-    if jobs == 1 or len(chunks) <= 1:
+    if jobs == 1 or len(chunks) + len(spans) <= 1:
         for part in chunks:
             count, found = check_passports(path, part, now)
             events, done = events + count, done + len(part)
             problems += found
             if progress is not None:
                 progress(done, len(pids))
+        for start, end in spans:
+            problems += check_log_span(path, start, end)
     else:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
             futures = {pool.submit(check_passports, path, part, now): len(part) for part in chunks}
+            logs = [pool.submit(check_log_span, path, start, end) for start, end in spans]
             for future in as_completed(futures):
                 count, found = future.result()
                 events, done = events + count, done + futures[future]
                 problems += found
                 if progress is not None:
                     progress(done, len(pids))
+            for log in logs:
+                problems += log.result()
     return CheckReport(len(pids), events, tuple(problems), jobs)
 
 
@@ -135,7 +144,10 @@ def _index_problems(ledger: Ledger) -> list[Problem]:
 
 
 def _log_problems(ledger: Ledger) -> list[Problem]:
-    """The log must hold exactly the stored events, and match every checkpoint it signed."""
+    """The log holds the stored events, its nodes form a tree, and it matches its checkpoints.
+
+    The events under each stored block are rehashed by :func:`check_log_span`.
+    """
     problems = []
     events = ledger.counts()["events"]
     size = ledger.log.size()
@@ -147,6 +159,7 @@ def _log_problems(ledger: Ledger) -> list[Problem]:
                 "stored events: an event was dropped or added outside it",
             )
         )
+    problems += [Problem(None, m) for m in (*ledger.log.shape(), *ledger.log.audit_nodes())]
     logs = ledger.trust().logs
     for checkpoint_size, note in ledger.db.execute("SELECT size, note FROM checkpoints"):
         try:
@@ -158,6 +171,15 @@ def _log_problems(ledger: Ledger) -> list[Problem]:
         except pp.DppError as exc:
             problems.append(Problem(None, f"checkpoint at size {checkpoint_size}: {exc}"))
     return problems
+
+
+def check_log_span(path: Path, start: int, end: int) -> list[Problem]:
+    """Rehash the events of log indexes ``[start, end)`` against the log's stored blocks."""
+    with Ledger.open(path) as ledger:
+        try:
+            return [Problem(None, m) for m in ledger.log.audit_blocks(start, end)]
+        except (pp.DppError, sqlite3.Error) as exc:
+            return [Problem(None, f"the log's events {start}-{end - 1}: {exc}")]
 
 
 def check_passports(path: Path, pids: Sequence[bytes], now: int) -> tuple[int, list[Problem]]:
@@ -189,12 +211,12 @@ def _check_one(
             raise pp.ChainError(f"the passport's chain has no event {len(chain)}")
         if cose is None:
             raise pp.ChainError(f"event {seq} is missing from log index {idx - 1}")
-        if ledger.log.node(0, idx - 1) != merkle.leaf_hash(cose):
-            raise pp.ChainError(f"event {seq} is not the log's leaf {idx - 1}")
         event = wire.parse_event(cose)
         if (event.pid, event.seq) != (pid, seq):
             raise pp.ChainError(f"event {seq}: its index row does not match its signed bytes")
-        if seq > 0 and ledger.log_index(event.hash) != idx - 1:
+        if seq > 0 and ledger.db.execute(
+            "SELECT idx FROM event_hashes WHERE hash = ?", [event.hash]
+        ).fetchone() != (idx,):
             raise pp.ChainError(f"event {seq}: its hash is not indexed at its log index")
         chain.append(event)
     report = pp.verify(ledger.bundle(pid), trust, now=now, known_revocations=known)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from pathlib import Path
 
@@ -46,25 +47,65 @@ def test_one_job_and_two_jobs_agree(populated: Path) -> None:
     assert calls[-1] == (601, 601)
 
 
+def _rewrite(path: Path, pid: bytes, seq: int, cose: bytes, *, reindex: bool = False) -> int:
+    """Put ``cose`` in place of event ``seq`` of ``pid``, as an attacker with the file can."""
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TRIGGER events_append_only_update")
+    (idx,) = conn.execute("SELECT idx FROM chains WHERE pid = ? AND seq = ?", [pid, seq]).fetchone()
+    conn.execute("UPDATE events SET cose = ? WHERE idx = ?", [cose, idx])
+    if reindex:  # and tidies the hash index behind it
+        conn.execute("DROP TRIGGER event_hashes_append_only_update")
+        conn.execute(
+            "UPDATE event_hashes SET hash = ? WHERE idx = ?", [hashlib.sha256(cose).digest(), idx]
+        )
+    conn.commit()
+    conn.close()
+    return int(idx) - 1
+
+
+LOG_MISMATCH = (
+    "the events at log indexes 0-63 do not hash to the log's stored subtree: "
+    "an event was changed, added or dropped"
+)
+
+
 def test_a_rewritten_event_is_found(populated: Path, tmp_path: Path) -> None:
     path = _copy(populated, tmp_path)
     pid = W.sold()[0].pid
-    conn = sqlite3.connect(path)
-    conn.execute("DROP TRIGGER events_append_only_update")  # an attacker with the file can
-    idx, cose = conn.execute(
-        "SELECT e.idx, e.cose FROM chains c JOIN events e ON e.idx = c.idx "
-        "WHERE c.pid = ? AND c.seq = 2",
-        [pid],
-    ).fetchone()
-    conn.execute(
-        "UPDATE events SET cose = ? WHERE idx = ?", [cose[:-1] + bytes([cose[-1] ^ 1]), idx]
-    )
-    conn.commit()
-    conn.close()
+    cose = W.sold()[2].raw
+    assert _rewrite(path, pid, 2, cose[:-1] + bytes([cose[-1] ^ 1])) == 2
     report = check_ledger(path, jobs=2, now=NOW, chunk=100)
-    assert not report
-    assert [p.pid for p in report.problems] == [pid]
-    assert "is not the log's leaf" in report.problems[0].message
+    assert [(p.pid, p.message) for p in report.problems] == [
+        (pid, "event 2: its hash is not indexed at its log index"),
+        (None, LOG_MISMATCH),
+    ]
+
+
+def test_a_rewritten_and_reindexed_event_is_found(populated: Path, tmp_path: Path) -> None:
+    path = _copy(populated, tmp_path)
+    pid = W.sold()[0].pid
+    cose = W.sold()[2].raw
+    _rewrite(path, pid, 2, cose[:-1] + bytes([cose[-1] ^ 1]), reindex=True)
+    report = check_ledger(path, jobs=1, now=NOW)
+    assert [p.pid for p in report.problems] == [pid, None]
+    assert report.problems[0].message.startswith("signatures: ")
+    assert report.problems[1].message == LOG_MISMATCH
+
+
+def test_a_validly_signed_event_swapped_in_is_found_by_the_log(
+    populated: Path, tmp_path: Path
+) -> None:
+    # Alice signs a second resale, to Carol: a fork. Swapped in for the stored resale to Bob,
+    # with its hash reindexed, every chain still verifies; only the log still knows the first.
+    sold = W.sold()
+    other = W.then(sold[:2], W.alice, "resale", {"to": W.carol.kid.hex()})[-1]
+    assert (other.pid, other.seq) == (sold[2].pid, sold[2].seq)
+    path = _copy(populated, tmp_path)
+    with Ledger.open(path) as ledger:
+        ledger.records.add_key(W.carol.public_key)  # the new owner's key, for the bundle
+    _rewrite(path, other.pid, 2, other.raw, reindex=True)
+    report = check_ledger(path, jobs=2, now=NOW, chunk=100)
+    assert [(p.pid, p.message) for p in report.problems] == [(None, LOG_MISMATCH)]
 
 
 def _tamper(path: Path, *statements: tuple[str, list[object]]) -> None:
