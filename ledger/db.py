@@ -21,6 +21,7 @@ from .errors import BusyError, NotALedgerError
 
 SCHEMA_VERSION: Final = 2
 BUSY_TIMEOUT_S: Final = 5.0
+PAGE_SIZE: Final = 8192  # set when the file is created, before WAL (see _create_schema)
 
 _APPEND_ONLY: Final = (
     ("events", "events are append-only"),
@@ -44,14 +45,16 @@ _TRIGGERS: Final = tuple(
 # them by what lookups need, and hold nothing an event does not say, except the brand that
 # the trust roots named when the passport was issued.
 _SCHEMA: Final = (
-    """CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)""",
+    # Small tables are keyed by their lookups (WITHOUT ROWID): no second b-tree for the key.
+    """CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID""",
     """CREATE TABLE IF NOT EXISTS roots (kid BLOB PRIMARY KEY, brand TEXT NOT NULL,
-       key BLOB NOT NULL, prefixes TEXT NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS certs (hash BLOB PRIMARY KEY, subject BLOB NOT NULL,
-       issuer BLOB NOT NULL, cose BLOB NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS revocations (issuer BLOB, number INTEGER,
-       cose BLOB NOT NULL, PRIMARY KEY (issuer, number))""",
-    """CREATE TABLE IF NOT EXISTS keys (kid BLOB PRIMARY KEY, key BLOB NOT NULL)""",
+       key BLOB NOT NULL, prefixes TEXT NOT NULL) WITHOUT ROWID""",
+    # A certificate's hash covers its subject, so (subject, hash) is as unique as the hash.
+    """CREATE TABLE IF NOT EXISTS certs (subject BLOB NOT NULL, hash BLOB NOT NULL,
+       issuer BLOB NOT NULL, cose BLOB NOT NULL, PRIMARY KEY (subject, hash)) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS revocations (issuer BLOB NOT NULL, number INTEGER NOT NULL,
+       cose BLOB NOT NULL, PRIMARY KEY (issuer, number)) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS keys (kid BLOB PRIMARY KEY, key BLOB NOT NULL) WITHOUT ROWID""",
     """CREATE TABLE IF NOT EXISTS brands (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)""",
     """CREATE TABLE IF NOT EXISTS events (idx INTEGER PRIMARY KEY, cose BLOB NOT NULL)""",
     # Each passport's chain: (pid, seq) is the key, so a fork can never be written.
@@ -72,9 +75,8 @@ _SCHEMA: Final = (
     # ones are rehashed from the events (see log.py).
     """CREATE TABLE IF NOT EXISTS log_nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL,
        hash BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID""",
-    """CREATE TABLE IF NOT EXISTS log_keys (vkey TEXT PRIMARY KEY)""",
+    """CREATE TABLE IF NOT EXISTS log_keys (vkey TEXT PRIMARY KEY) WITHOUT ROWID""",
     """CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL)""",
-    """CREATE INDEX IF NOT EXISTS certs_subject ON certs (subject)""",
     """CREATE UNIQUE INDEX IF NOT EXISTS evidence_pair ON evidence (first, second)""",
 )
 
@@ -106,6 +108,8 @@ def connect(
         fresh = create and "meta" not in db.table_names()
         if not fresh:
             _check_version(db, path)  # before anything is written to a file this dpp refuses
+        elif not db.table_names():
+            conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # only an empty file takes it
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
         if fresh:

@@ -16,6 +16,7 @@ from ledger import (
     MovedOnError,
     NotFoundError,
 )
+from ledger.db import PAGE_SIZE
 from passport import gs1
 from passport.errors import StorageError
 from passport.report import Outcome
@@ -301,3 +302,10 @@ def test_a_version_1_ledger_is_refused_with_what_to_do(tmp_path: Path) -> None:
         Ledger.open(old)
     assert "\n" not in str(caught.value)
     assert snapshot(old) == before
+
+
+def test_a_new_ledger_has_large_pages_and_a_wal(ledger_path: Path) -> None:
+    conn = sqlite3.connect(ledger_path)
+    assert conn.execute("PRAGMA page_size").fetchone() == (PAGE_SIZE,)
+    assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    conn.close()
