@@ -64,7 +64,8 @@ _SCHEMA: Final = (
     """CREATE TABLE IF NOT EXISTS event_hashes (hash BLOB PRIMARY KEY,
        idx INTEGER NOT NULL REFERENCES events (idx)) WITHOUT ROWID""",
     # One row per passport, keyed for the resolver and the clone check; first: its first event.
-    """CREATE TABLE IF NOT EXISTS passports (gtin TEXT NOT NULL, serial TEXT NOT NULL,
+    # The GTIN-14 is kept as the number its 14 digits spell (store.gtin_key).
+    """CREATE TABLE IF NOT EXISTS passports (gtin INTEGER NOT NULL, serial TEXT NOT NULL,
        brand INTEGER NOT NULL REFERENCES brands (id),
        first INTEGER NOT NULL REFERENCES events (idx),
        PRIMARY KEY (gtin, serial, brand)) WITHOUT ROWID""",

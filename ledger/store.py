@@ -180,7 +180,7 @@ class Ledger:
             NotFoundError, AmbiguousError, SchemaError.
         """
         query = "SELECT p.first FROM passports p"
-        params = [gs1.normalize_gtin(gtin), serial]
+        params: list[object] = [gtin_key(gs1.normalize_gtin(gtin)), serial]
         if brand is not None:
             query += " JOIN brands b ON b.id = p.brand AND b.name = ?"
             params = [brand, *params]
@@ -225,7 +225,7 @@ class Ledger:
         brand = self.db.execute(
             "SELECT b.name FROM passports p JOIN brands b ON b.id = p.brand "
             "WHERE p.gtin = ? AND p.serial = ? AND p.first = ?",
-            [first.data["gtin"], first.data["serial"], row[0]],
+            [gtin_key(first.data["gtin"]), first.data["serial"], row[0]],
         ).fetchone()
         if brand is None:
             raise StorageError(f"passport {pid.hex()[:16]}… has no identifier row: run `dpp check`")
@@ -245,10 +245,11 @@ class Ledger:
 
     def issued(self, identifier: Identifier) -> bytes | None:
         """The passport id already issued for (brand, GTIN, serial), if any."""
+        brand, gtin, serial = identifier
         row = self.db.execute(
             "SELECT p.first FROM passports p JOIN brands b ON b.id = p.brand AND b.name = ? "
             "WHERE p.gtin = ? AND p.serial = ?",
-            list(identifier),
+            [brand, gtin_key(gtin), serial],
         ).fetchone()
         return None if row is None else _event_hash(self._cose(int(row[0])))
 
@@ -502,9 +503,17 @@ def insert_events(
     ids = dict(conn.execute("SELECT name, id FROM brands").fetchall()) if brands else {}
     conn.executemany(
         "INSERT INTO passports (gtin, serial, brand, first) VALUES (?, ?, ?, ?)",
-        [(passports[pid][1], passports[pid][2], ids[passports[pid][0]], i) for i, pid in firsts],
+        [
+            (gtin_key(passports[pid][1]), passports[pid][2], ids[passports[pid][0]], i)
+            for i, pid in firsts
+        ],
     )
     MerkleLog(database).append([merkle.leaf_hash(e.raw) for e in events])
+
+
+def gtin_key(gtin: str) -> int:
+    """A GTIN-14 as the passports table keys it: its 14 digits as a number (6 bytes, not 14)."""
+    return int(gtin, 10)
 
 
 def _event_hash(cose: bytes) -> bytes:
