@@ -21,7 +21,7 @@ from .errors import BusyError, NotALedgerError
 
 SCHEMA_VERSION: Final = 2
 BUSY_TIMEOUT_S: Final = 5.0
-PAGE_SIZE: Final = 8192  # set when the file is created, before WAL (see _create_schema)
+PAGE_SIZE: Final = 8192  # set when the file is created, before WAL (see connect)
 
 _APPEND_ONLY: Final = (
     ("events", "events are append-only"),
@@ -115,7 +115,7 @@ def connect(
         conn.execute("PRAGMA synchronous = FULL")
         if fresh:
             with write(db):
-                _create_schema(db)
+                create_schema(db)
     except BaseException as exc:
         conn.close()
         if isinstance(exc, sqlite3.DatabaseError):
@@ -124,7 +124,8 @@ def connect(
     return db
 
 
-def _create_schema(db: sqlite_utils.Database) -> None:
+def create_schema(db: sqlite_utils.Database) -> None:
+    """Create the tables, indexes and triggers that are missing, and stamp the version."""
     for statement in (*_SCHEMA, *_TRIGGERS):
         db.execute(statement)
     db.execute(
@@ -142,8 +143,8 @@ def _check_version(db: sqlite_utils.Database, path: Path) -> None:
         return
     if version == "1":
         raise StorageError(
-            f"{path}: a version 1 ledger file; this dpp reads version {SCHEMA_VERSION} only: "
-            "export every passport with the dpp that wrote it and import them into a new ledger"
+            f"{path}: a version 1 ledger file; this dpp reads version {SCHEMA_VERSION}: "
+            "convert it in place with `dpp upgrade` (one transaction; the log is kept)"
         )
     raise StorageError(f"{path}: ledger schema version {version} is not supported")
 
