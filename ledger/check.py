@@ -21,7 +21,7 @@ from passport import wire
 from passport.checkpoint import verify_checkpoint
 from passport.keyring import Keyring
 
-from .store import Ledger
+from .store import Ledger, gtin_key
 
 CHUNK: Final = 256
 LOG_SPAN: Final = 1 << 16  # events rehashed by one task (a multiple of the log's block)
@@ -199,30 +199,35 @@ def check_passports(path: Path, pids: Sequence[bytes], now: int) -> tuple[int, l
 def _check_one(
     ledger: Ledger, pid: bytes, trust: pp.TrustStore, known: Sequence[pp.RevocationList], now: int
 ) -> int:
-    row = ledger.passport(pid)
     rows = ledger.db.execute(
         "SELECT c.seq, c.idx, e.cose FROM chains c LEFT JOIN events e ON e.idx = c.idx "
         "WHERE c.pid = ? ORDER BY c.seq",
         [pid],
     ).fetchall()
-    chain: list[pp.Event] = []
-    for seq, idx, cose in rows:
-        if seq != len(chain):
-            raise pp.ChainError(f"the passport's chain has no event {len(chain)}")
+    for expected, (seq, idx, cose) in enumerate(rows):
+        if seq != expected:
+            raise pp.ChainError(f"the passport's chain has no event {expected}")
         if cose is None:
             raise pp.ChainError(f"event {seq} is missing from log index {idx - 1}")
-        event = wire.parse_event(cose)
+    bundle = ledger.bundle(pid)  # the same rows, parsed, with what verifies them
+    for (seq, idx, _), event in zip(rows, bundle.events, strict=True):
         if (event.pid, event.seq) != (pid, seq):
             raise pp.ChainError(f"event {seq}: its index row does not match its signed bytes")
         if seq > 0 and ledger.db.execute(
             "SELECT idx FROM event_hashes WHERE hash = ?", [event.hash]
         ).fetchone() != (idx,):
             raise pp.ChainError(f"event {seq}: its hash is not indexed at its log index")
-        chain.append(event)
-    report = pp.verify(ledger.bundle(pid), trust, now=now, known_revocations=known)
+    report = pp.verify(bundle, trust, now=now, known_revocations=known)
     if not report:
         failure = report.failures[0]
         raise pp.DppError(f"{failure.name}: {failure.detail}")
-    if (report.brand, report.gtin, report.serial) != (row.brand, row.gtin, row.serial):
+    if (
+        ledger.db.execute(
+            "SELECT 1 FROM passports p JOIN brands b ON b.id = p.brand "
+            "WHERE b.name = ? AND p.gtin = ? AND p.serial = ? AND p.first = ?",
+            [report.brand, gtin_key(str(report.gtin)), report.serial, rows[0][1]],
+        ).fetchone()
+        is None
+    ):
         raise pp.ChainError("the passport's identifier row does not match its chain")
-    return len(chain)
+    return len(rows)

@@ -30,12 +30,10 @@ STORED_LEVEL: Final = 6
 class MerkleLog:
     """The tree over the ``events`` table, with its large subtrees in ``log_nodes``."""
 
-    def __init__(
-        self, database: sqlite_utils.Database, *, stored_level: int = STORED_LEVEL
-    ) -> None:
+    def __init__(self, database: sqlite_utils.Database) -> None:
         self.db = database
-        self.level = stored_level  # a parameter for measurements; a ledger always uses the default
-        self.block = 1 << stored_level
+        self.level = STORED_LEVEL
+        self.block = 1 << STORED_LEVEL
 
     def size(self) -> int:
         """How many leaves the log holds: the stored events, numbered 1, 2, ... in ``idx``."""
@@ -98,13 +96,7 @@ class MerkleLog:
 
     def subtree(self, start: int, end: int) -> bytes:
         """MTH of leaves [start, end): stored when large and complete, else built from parts."""
-        width = end - start
-        if width <= self.block:
-            return merkle.root_of(self.leaves(start, end))
-        if width & (width - 1) == 0 and start % width == 0:
-            return self.node(width.bit_length() - 1, start // width)
-        k = merkle.split_point(width)
-        return merkle.node_hash(self.subtree(start, start + k), self.subtree(start + k, end))
+        return _Subtrees(self).subtree(start, end)
 
     def root(self, size: int) -> bytes:
         """The root hash of the tree of the first ``size`` leaves.
@@ -113,17 +105,22 @@ class MerkleLog:
             LogError: the log is smaller than ``size``.
         """
         self._check(size)
-        return merkle.EMPTY_ROOT if size == 0 else self.subtree(0, size)
+        return merkle.EMPTY_ROOT if size == 0 else _Subtrees(self).subtree(0, size)
 
     def inclusion(self, index: int, size: int) -> list[bytes]:
         """An inclusion proof for leaf ``index`` in the tree of ``size`` leaves."""
+        return self.inclusions([index], size)[0]
+
+    def inclusions(self, indexes: Sequence[int], size: int) -> list[list[bytes]]:
+        """Inclusion proofs for several leaves in one tree (the blocks they share read once)."""
         self._check(size)
-        return merkle.inclusion_path(index, size, _Cached(self).subtree)
+        subtrees = _Subtrees(self)
+        return [merkle.inclusion_path(index, size, subtrees.subtree) for index in indexes]
 
     def consistency(self, old: int, new: int) -> list[bytes]:
         """A consistency proof from the tree of ``old`` leaves to the tree of ``new`` leaves."""
         self._check(new)
-        return merkle.consistency_path(old, new, _Cached(self).subtree)
+        return merkle.consistency_path(old, new, _Subtrees(self).subtree)
 
     def audit_blocks(self, start: int, end: int) -> Iterator[str]:
         """Rehash the events of leaves ``[start, end)`` and say where a stored block differs.
@@ -192,26 +189,30 @@ class MerkleLog:
             raise LogError(f"the log holds {self.size()} events, not {size}")
 
 
-class _Cached:
-    """One proof's subtrees, reading each block of events once (a proof visits its block often)."""
+class _Subtrees:
+    """Subtree hashes for one computation: stored ones looked up, each block's events read once.
+
+    A proof visits the block of its leaf and the block at the log's right edge many times.
+    """
 
     def __init__(self, log: MerkleLog) -> None:
         self.log = log
+        self.size = log.size()
         self.blocks: dict[int, list[bytes]] = {}
 
     def subtree(self, start: int, end: int) -> bytes:
         log = self.log
         width = end - start
+        if width >= log.block and width & (width - 1) == 0 and start % width == 0:
+            return log.node(width.bit_length() - 1, start // width)
         first = start - start % log.block
         if end - first <= log.block:
             if first not in self.blocks:
-                self.blocks[first] = log.leaves(first, min(first + log.block, log.size()))
+                self.blocks[first] = log.leaves(first, min(first + log.block, self.size))
             leaves = self.blocks[first][start - first : end - first]
             if len(leaves) != width:
-                raise LogError(f"the log holds fewer than {end} events")
+                raise LogError(f"the log holds {self.size} events, not {end}")
             return merkle.root_of(leaves)
-        if width & (width - 1) == 0 and start % width == 0:
-            return log.node(width.bit_length() - 1, start // width)
         k = merkle.split_point(width)
         return merkle.node_hash(self.subtree(start, start + k), self.subtree(start + k, end))
 

@@ -199,7 +199,8 @@ class Ledger:
         Raises:
             NotFoundError: no such passport.
         """
-        first, brand = self._first(pid)
+        first = self._first(pid)
+        brand = self._brand(first)
         last_seq, last = self.db.execute(
             "SELECT c.seq, e.cose FROM chains c JOIN events e ON e.idx = c.idx "
             "WHERE c.pid = ? ORDER BY c.seq DESC LIMIT 1",
@@ -208,28 +209,38 @@ class Ledger:
         gtin, serial = first.data["gtin"], first.data["serial"]
         return PassportRow(pid, brand, gtin, serial, _event_hash(last), last_seq + 1)
 
-    def _first(self, pid: bytes) -> tuple[Event, str]:
-        """Passport ``pid``'s first event and the brand it was issued under.
+    def _first(self, pid: bytes) -> Event:
+        """Passport ``pid``'s first event.
 
         Raises:
-            NotFoundError: no such passport. StorageError: its identifier row is missing.
+            NotFoundError: no such passport.
         """
         row = self.db.execute(
-            "SELECT c.idx, e.cose FROM chains c JOIN events e ON e.idx = c.idx "
+            "SELECT e.cose FROM chains c JOIN events e ON e.idx = c.idx "
             "WHERE c.pid = ? AND c.seq = 0",
             [pid],
         ).fetchone()
         if row is None:
             raise NotFoundError(f"no passport {pid.hex()[:16]}… in this ledger")
-        first = wire.parse_event(row[1])
+        return wire.parse_event(row[0])
+
+    def _brand(self, first: Event) -> str:
+        """The brand a passport was issued under, from its identifier row.
+
+        Raises:
+            StorageError: its identifier row is missing.
+        """
         brand = self.db.execute(
             "SELECT b.name FROM passports p JOIN brands b ON b.id = p.brand "
-            "WHERE p.gtin = ? AND p.serial = ? AND p.first = ?",
-            [gtin_key(first.data["gtin"]), first.data["serial"], row[0]],
+            "WHERE p.gtin = ? AND p.serial = ? "
+            "AND p.first = (SELECT idx FROM chains WHERE pid = ? AND seq = 0)",
+            [gtin_key(first.data["gtin"]), first.data["serial"], first.pid],
         ).fetchone()
         if brand is None:
-            raise StorageError(f"passport {pid.hex()[:16]}… has no identifier row: run `dpp check`")
-        return first, str(brand[0])
+            raise StorageError(
+                f"passport {first.pid.hex()[:16]}… has no identifier row: run `dpp check`"
+            )
+        return str(brand[0])
 
     def passports(self) -> Iterable[PassportRow]:
         """Every passport, in storage order."""
@@ -278,8 +289,10 @@ class Ledger:
             NotFoundError: no such passport.
         """
         with _db.read(self.db):
-            _, brand = self._first(pid)
-            bundle = self._assemble(self.chain(pid), brand=brand)
+            chain = self.chain(pid)
+            if not chain:
+                raise NotFoundError(f"no passport {pid.hex()[:16]}… in this ledger")
+            bundle = self._assemble(chain, brand=self._brand(chain[0]))
             return replace(bundle, log=self._log_entry(bundle.events))
 
     def _log_entry(self, events: Sequence[Event]) -> pp.LogEntry | None:
@@ -291,8 +304,9 @@ class Ledger:
         indexes = [self._index(e.pid, e.seq) for e in events]
         if max(indexes) >= size:
             return None
-        proofs = tuple(pp.LogProof(i, tuple(self.log.inclusion(i, size))) for i in indexes)
-        return pp.LogEntry(note, proofs)
+        paths = self.log.inclusions(indexes, size)
+        proofs = (pp.LogProof(i, tuple(p)) for i, p in zip(indexes, paths, strict=True))
+        return pp.LogEntry(note, tuple(proofs))
 
     def export(self, pid: bytes) -> bytes:
         """Passport ``pid`` as bundle bytes (``.dpp``)."""
@@ -357,8 +371,10 @@ class Ledger:
                 stored: tuple[Event, ...] = ()
                 brand = None
             else:
-                _, brand = self._first(event.pid)
                 stored = self.chain(event.pid)
+                if not stored:
+                    raise NotFoundError(f"no passport {event.pid.hex()[:16]}… in this ledger")
+                brand = self._brand(stored[0])
                 if len(stored) != event.seq or stored[-1].hash != event.prev:
                     raise MovedOnError(
                         f"passport {event.pid.hex()[:16]}… moved on: it now has "

@@ -65,7 +65,7 @@ def test_upgrade_keeps_every_event_in_log_order_and_every_checkpoint(v1: Path) -
         for size, note in notes:
             assert ledger.log.root(size) == read_unverified(note).root
         levels = {r[0] for r in ledger.db.execute("SELECT DISTINCT level FROM log_nodes")}
-        assert levels == {STORED_LEVEL}
+        assert min(levels) == STORED_LEVEL  # nothing below the stored level came across
         sold = W.sold()
         assert ledger.find(PRODUCT["gtin"], PRODUCT["serial"]) == sold[0].pid
         assert ledger.passport(sold[0].pid).length == 4
@@ -89,7 +89,7 @@ def test_upgrade_keeps_every_event_in_log_order_and_every_checkpoint(v1: Path) -
 def test_an_upgrade_that_would_change_the_log_is_refused_and_changes_nothing(v1: Path) -> None:
     conn = sqlite3.connect(v1)
     conn.execute("DROP TRIGGER events_append_only_update")
-    (cose,) = conn.execute("SELECT cose FROM events WHERE idx = 70").fetchone()  # past block 0
+    (cose,) = conn.execute("SELECT cose FROM events WHERE idx = 70").fetchone()  # in no block
     conn.execute("UPDATE events SET cose = ? WHERE idx = 70", [cose + b"\x00"])
     conn.commit()
     conn.close()
