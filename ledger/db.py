@@ -72,7 +72,7 @@ _SCHEMA: Final = (
     """CREATE TABLE IF NOT EXISTS evidence (id INTEGER PRIMARY KEY, kind TEXT NOT NULL,
        pid BLOB, seq INTEGER, first BLOB NOT NULL, second BLOB NOT NULL, detail TEXT NOT NULL,
        found INTEGER NOT NULL)""",
-    # The transparency log's complete subtrees of 64 leaves and more (level 6 up); smaller
+    # The transparency log's complete subtrees of 16 leaves and more (level 4 up); smaller
     # ones are rehashed from the events (see log.py).
     """CREATE TABLE IF NOT EXISTS log_nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL,
        hash BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID""",

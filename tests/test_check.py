@@ -64,7 +64,7 @@ def _rewrite(path: Path, pid: bytes, seq: int, cose: bytes, *, reindex: bool = F
 
 
 LOG_MISMATCH = (
-    "the events at log indexes 0-63 do not hash to the log's stored subtree: "
+    "the events at log indexes 0-15 do not hash to the log's stored subtree: "
     "an event was changed, added or dropped"
 )
 
