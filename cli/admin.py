@@ -7,6 +7,7 @@ import click
 import passport as pp
 from ledger import KeyRole, KeyStoreError, Ledger, NotFoundError
 from ledger.files import read_trust, write_atomic
+from ledger.upgrade import upgrade as ledger_upgrade
 from passport.certs import Role
 from passport.checkpoint import check_name
 from passport.report import format_time
@@ -49,6 +50,50 @@ def init(home: Home, origin: str | None, resolver: str) -> None:
     home.save_config({"v": 1, "resolver": resolver.rstrip("/")})
     click.echo(f"Created {home.path}: ledger, key store, log {origin}")
     click.echo(f"Log verifier key: {verifier.to_vkey()}")
+
+
+@dpp.command()
+@json_option
+@click.pass_obj
+def upgrade(home: Home, as_json: bool) -> None:
+    """Convert this home's ledger file from version 1 to the current version, in place.
+
+    One transaction: the events keep their log order, so the log's roots and every signed
+    checkpoint stay true; the conversion checks the newest checkpoint's root before it
+    commits, and anything wrong leaves the file as it was. Keep a copy of the file first,
+    and stop every other dpp on it.
+
+    \b
+    Example:
+      dpp upgrade
+    """
+    if not home.exists():
+        raise UsageProblem(f"no ledger in {home.path}: nothing to upgrade")
+    done = ledger_upgrade(home.ledger_path)
+    if as_json:
+        emit_json(
+            {
+                "events": done.events,
+                "passports": done.passports,
+                "checked": done.checkpoint_size,
+                "not_compacted": done.not_compacted,
+            }
+        )
+        return
+    checked = (
+        f"; the log's root at checkpoint {done.checkpoint_size} is unchanged"
+        if done.checkpoint_size is not None
+        else ""
+    )
+    click.echo(
+        f"Upgraded {home.ledger_path}: {done.events} events, {done.passports} passports{checked}"
+    )
+    if done.not_compacted is not None:
+        click.echo(
+            f"Not compacted ({done.not_compacted}): the ledger works; the space the version 1 "
+            "tables held is reused as it grows",
+            err=True,
+        )
 
 
 # -- keys ------------------------------------------------------------------------------------

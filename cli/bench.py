@@ -86,7 +86,10 @@ def bench(items: int, events: int, jobs: int | None, repeat: int, as_json: bool)
         f"proofs   inclusion {result['inclusion_proof_ms']:.2f} ms, consistency "
         f"{result['consistency_proof_ms']:.2f} ms at {events:,} events (target < 5 ms)"
     )
-    click.echo(f"storage  {result['bytes_per_event']:.0f} bytes per event (target <= 650)")
+    click.echo(
+        f"storage  {result['bytes_per_event']:.0f} bytes per event on disk (target <= 650), "
+        f"{result['details']['bytes_per_event_vacuumed']:.0f} once vacuumed"
+    )
     parts = result["breakdown_us"]
     for path, figures in parts.items():
         click.echo(

@@ -108,23 +108,12 @@ def _store(
 ) -> None:
     with _db.write(ledger.db):
         for identifier in list(ready):
-            row = ledger.db.execute(
-                "SELECT pid FROM passports WHERE brand = ? AND gtin = ? AND serial = ?",
-                list(identifier),
-            ).fetchone()
-            if row is not None:
+            pid = ledger.issued(identifier)
+            if pid is not None:
                 index, _ = ready.pop(identifier)
-                refused.append((index, f"already issued as passport {bytes(row[0]).hex()}"))
+                refused.append((index, f"already issued as passport {pid.hex()}"))
         events = [event for _, event in ready.values()]
-        ledger.db.conn.executemany(
-            "INSERT INTO passports (pid, brand, gtin, serial, head, length) "
-            "VALUES (?, ?, ?, ?, ?, 1)",
-            [
-                (e.pid, brand, gtin, serial, e.hash)
-                for (brand, gtin, serial), (_, e) in ready.items()
-            ],
-        )
-        insert_events(ledger.db, events)
+        insert_events(ledger.db, events, {e.pid: key for key, (_, e) in ready.items()})
         if events and ledger.checkpoints.key is not None:
             ledger.checkpoints.sign_in_transaction()
     issued.extend((index, event.pid) for index, event in ready.values())

@@ -1,7 +1,8 @@
 """Check a whole ledger: every chain re-verified, every record re-checked, on all cores.
 
-Passports are verified in chunks by a process pool; each worker opens the file itself. The
-result lists problems per passport (nothing is repaired: an auditor reads the report).
+Passports are verified in chunks by a process pool, and the transparency log is rehashed from
+the events in spans beside them; each worker opens the file itself. The result lists problems
+per passport (nothing is repaired: an auditor reads the report).
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ from pathlib import Path
 from typing import Final
 
 import passport as pp
-from passport import merkle, wire
+from passport import wire
 from passport.checkpoint import verify_checkpoint
 from passport.keyring import Keyring
 
-from .store import Ledger
+from .store import Ledger, gtin_key
 
 CHUNK: Final = 256
+LOG_SPAN: Final = 1 << 16  # events rehashed by one task (a multiple of the log's block)
 Progress = Callable[[int, int], None]
 
 
@@ -64,25 +66,32 @@ def check_ledger(
     with Ledger.open(path) as ledger:
         now = ledger.clock() if now is None else now
         problems = _ledger_wide(ledger)
-        pids = [row[0] for row in ledger.db.execute("SELECT pid FROM passports ORDER BY rowid")]
+        pids = [row[0] for row in ledger.db.execute("SELECT pid FROM chains WHERE seq = 0")]
+        size = ledger.log.size()
     chunks = [pids[i : i + chunk] for i in range(0, len(pids), chunk)]
+    spans = [(start, start + LOG_SPAN) for start in range(0, size, LOG_SPAN)]
     events, done = 0, 0
-    if jobs == 1 or len(chunks) <= 1:
+    if jobs == 1 or len(chunks) + len(spans) <= 1:
         for part in chunks:
             count, found = check_passports(path, part, now)
             events, done = events + count, done + len(part)
             problems += found
             if progress is not None:
                 progress(done, len(pids))
+        for start, end in spans:
+            problems += check_log_span(path, start, end)
     else:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
             futures = {pool.submit(check_passports, path, part, now): len(part) for part in chunks}
+            logs = [pool.submit(check_log_span, path, start, end) for start, end in spans]
             for future in as_completed(futures):
                 count, found = future.result()
                 events, done = events + count, done + futures[future]
                 problems += found
                 if progress is not None:
                     progress(done, len(pids))
+            for log in logs:
+                problems += log.result()
     return CheckReport(len(pids), events, tuple(problems), jobs)
 
 
@@ -106,11 +115,39 @@ def _ledger_wide(ledger: Ledger) -> list[Problem]:
             Keyring(trust).add_revocations([wire.parse_revocations(raw)])
         except pp.DppError as exc:
             problems.append(Problem(None, f"stored revocation list: {exc}"))
-    return problems + _log_problems(ledger)
+    return problems + _index_problems(ledger) + _log_problems(ledger)
+
+
+def _index_problems(ledger: Ledger) -> list[Problem]:
+    """Each event is in exactly one chain; each passport has one identifier row."""
+    (events,) = ledger.db.execute("SELECT count(*) FROM events").fetchone()
+    chains, distinct, firsts, later = ledger.db.execute(
+        "SELECT count(*), count(DISTINCT idx), sum(seq = 0), sum(seq > 0) FROM chains"
+    ).fetchone()
+    (passports,) = ledger.db.execute("SELECT count(DISTINCT first) FROM passports").fetchone()
+    (identifiers,) = ledger.db.execute("SELECT count(*) FROM passports").fetchone()
+    (hashes,) = ledger.db.execute("SELECT count(*) FROM event_hashes").fetchone()
+    (orphans,) = ledger.db.execute(
+        "SELECT count(*) FROM chains c WHERE c.seq > 0 AND NOT EXISTS "
+        "(SELECT 1 FROM chains f WHERE f.pid = c.pid AND f.seq = 0)"
+    ).fetchone()
+    found = []
+    if not events == chains == distinct:
+        found.append(f"{events} stored events but {distinct} of them in chains ({chains} rows)")
+    if not (firsts or 0) == passports == identifiers:
+        found.append(f"{firsts or 0} chains but {identifiers} passport rows for {passports} events")
+    if orphans:
+        found.append(f"{orphans} events in chains that have no first event")
+    if hashes != (later or 0):
+        found.append(f"{later or 0} later events but {hashes} event hashes indexed")
+    return [Problem(None, f"the ledger's index: {m}") for m in found]
 
 
 def _log_problems(ledger: Ledger) -> list[Problem]:
-    """The log must hold exactly the stored events, and match every checkpoint it signed."""
+    """The log holds the stored events, its nodes form a tree, and it matches its checkpoints.
+
+    The events under each stored block are rehashed by :func:`check_log_span`.
+    """
     problems = []
     events = ledger.counts()["events"]
     size = ledger.log.size()
@@ -122,6 +159,7 @@ def _log_problems(ledger: Ledger) -> list[Problem]:
                 "stored events: an event was dropped or added outside it",
             )
         )
+    problems += [Problem(None, m) for m in (*ledger.log.shape(), *ledger.log.audit_nodes())]
     logs = ledger.trust().logs
     for checkpoint_size, note in ledger.db.execute("SELECT size, note FROM checkpoints"):
         try:
@@ -133,6 +171,15 @@ def _log_problems(ledger: Ledger) -> list[Problem]:
         except pp.DppError as exc:
             problems.append(Problem(None, f"checkpoint at size {checkpoint_size}: {exc}"))
     return problems
+
+
+def check_log_span(path: Path, start: int, end: int) -> list[Problem]:
+    """Rehash the events of log indexes ``[start, end)`` against the log's stored blocks."""
+    with Ledger.open(path) as ledger:
+        try:
+            return [Problem(None, m) for m in ledger.log.audit_blocks(start, end)]
+        except (pp.DppError, sqlite3.Error) as exc:
+            return [Problem(None, f"the log's events {start}-{end - 1}: {exc}")]
 
 
 def check_passports(path: Path, pids: Sequence[bytes], now: int) -> tuple[int, list[Problem]]:
@@ -152,33 +199,35 @@ def check_passports(path: Path, pids: Sequence[bytes], now: int) -> tuple[int, l
 def _check_one(
     ledger: Ledger, pid: bytes, trust: pp.TrustStore, known: Sequence[pp.RevocationList], now: int
 ) -> int:
-    row = ledger.passport(pid)
     rows = ledger.db.execute(
-        "SELECT idx, hash, pid, seq, type, signer, time, cose FROM events WHERE pid = ? "
-        "ORDER BY seq",
+        "SELECT c.seq, c.idx, e.cose FROM chains c LEFT JOIN events e ON e.idx = c.idx "
+        "WHERE c.pid = ? ORDER BY c.seq",
         [pid],
     ).fetchall()
-    chain = []
-    for idx, hash_, pid_, seq, type_, signer, time_, cose in rows:
-        if ledger.log.node(0, idx - 1) != merkle.leaf_hash(cose):
-            raise pp.ChainError(f"event {seq} is not the log's leaf {idx - 1}")
-        event = wire.parse_event(cose)
-        if (event.hash, event.pid, event.seq, str(event.type), event.signer, event.time) != (
-            hash_,
-            pid_,
-            seq,
-            type_,
-            signer,
-            time_,
-        ):
-            raise pp.ChainError(f"event {seq}: its index columns do not match its signed bytes")
-        chain.append(event)
-    if not chain or (chain[-1].hash, len(chain)) != (row.head, row.length):
-        raise pp.ChainError("the passport's head and length do not match its events")
-    report = pp.verify(ledger.bundle(pid), trust, now=now, known_revocations=known)
+    for expected, (seq, idx, cose) in enumerate(rows):
+        if seq != expected:
+            raise pp.ChainError(f"the passport's chain has no event {expected}")
+        if cose is None:
+            raise pp.ChainError(f"event {seq} is missing from log index {idx - 1}")
+    bundle = ledger.bundle(pid)  # the same rows, parsed, with what verifies them
+    for (seq, idx, _), event in zip(rows, bundle.events, strict=True):
+        if (event.pid, event.seq) != (pid, seq):
+            raise pp.ChainError(f"event {seq}: its index row does not match its signed bytes")
+        if seq > 0 and ledger.db.execute(
+            "SELECT idx FROM event_hashes WHERE hash = ?", [event.hash]
+        ).fetchone() != (idx,):
+            raise pp.ChainError(f"event {seq}: its hash is not indexed at its log index")
+    report = pp.verify(bundle, trust, now=now, known_revocations=known)
     if not report:
         failure = report.failures[0]
         raise pp.DppError(f"{failure.name}: {failure.detail}")
-    if (report.brand, report.gtin, report.serial) != (row.brand, row.gtin, row.serial):
-        raise pp.ChainError("the passport's brand, GTIN or serial columns do not match its chain")
-    return len(chain)
+    if (
+        ledger.db.execute(
+            "SELECT 1 FROM passports p JOIN brands b ON b.id = p.brand "
+            "WHERE b.name = ? AND p.gtin = ? AND p.serial = ? AND p.first = ?",
+            [report.brand, gtin_key(str(report.gtin)), report.serial, rows[0][1]],
+        ).fetchone()
+        is None
+    ):
+        raise pp.ChainError("the passport's identifier row does not match its chain")
+    return len(rows)

@@ -19,24 +19,66 @@ from passport.errors import StorageError
 
 from .errors import BusyError, NotALedgerError
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 BUSY_TIMEOUT_S: Final = 5.0
+PAGE_SIZE: Final = 8192  # set when the file is created, before WAL (see connect)
 
-_TRIGGERS: Final = (
-    """CREATE TRIGGER IF NOT EXISTS events_append_only_update BEFORE UPDATE ON events
-       BEGIN SELECT RAISE(ABORT, 'events are append-only: no update'); END""",
-    """CREATE TRIGGER IF NOT EXISTS events_append_only_delete BEFORE DELETE ON events
-       BEGIN SELECT RAISE(ABORT, 'events are append-only: no delete'); END""",
-    """CREATE TRIGGER IF NOT EXISTS evidence_append_only_update BEFORE UPDATE ON evidence
-       BEGIN SELECT RAISE(ABORT, 'evidence is append-only'); END""",
-    """CREATE TRIGGER IF NOT EXISTS evidence_append_only_delete BEFORE DELETE ON evidence
-       BEGIN SELECT RAISE(ABORT, 'evidence is append-only'); END""",
-    """CREATE TRIGGER IF NOT EXISTS log_append_only_update BEFORE UPDATE ON log_nodes
-       BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END""",
-    """CREATE TRIGGER IF NOT EXISTS log_append_only_delete BEFORE DELETE ON log_nodes
-       BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END""",
-    """CREATE TRIGGER IF NOT EXISTS checkpoints_append_only_update BEFORE UPDATE ON checkpoints
-       BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END""",
+_APPEND_ONLY: Final = (
+    ("events", "events are append-only"),
+    ("chains", "events are append-only"),
+    ("event_hashes", "events are append-only"),
+    ("passports", "passports are append-only"),
+    ("brands", "brands are append-only"),
+    ("evidence", "evidence is append-only"),
+    ("log_nodes", "the log is append-only"),
+    ("checkpoints", "checkpoints are append-only"),
+)
+_TRIGGERS: Final = tuple(
+    f"""CREATE TRIGGER IF NOT EXISTS {table}_append_only_{op.lower()} BEFORE {op} ON {table}
+       BEGIN SELECT RAISE(ABORT, '{message}: no {op.lower()}'); END"""
+    for table, message in _APPEND_ONLY
+    for op in ("UPDATE", "DELETE")
+)
+
+# Events are their exact COSE bytes, numbered in storage order (idx 1, 2, ...: the log's
+# leaves). Everything else about an event is read from those bytes; the other tables index
+# them by what lookups need, and hold nothing an event does not say, except the brand that
+# the trust roots named when the passport was issued.
+_SCHEMA: Final = (
+    # Small tables are keyed by their lookups (WITHOUT ROWID): no second b-tree for the key.
+    """CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS roots (kid BLOB PRIMARY KEY, brand TEXT NOT NULL,
+       key BLOB NOT NULL, prefixes TEXT NOT NULL) WITHOUT ROWID""",
+    # A certificate's hash covers its subject, so (subject, hash) is as unique as the hash.
+    """CREATE TABLE IF NOT EXISTS certs (subject BLOB NOT NULL, hash BLOB NOT NULL,
+       issuer BLOB NOT NULL, cose BLOB NOT NULL, PRIMARY KEY (subject, hash)) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS revocations (issuer BLOB NOT NULL, number INTEGER NOT NULL,
+       cose BLOB NOT NULL, PRIMARY KEY (issuer, number)) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS keys (kid BLOB PRIMARY KEY, key BLOB NOT NULL) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS brands (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)""",
+    """CREATE TABLE IF NOT EXISTS events (idx INTEGER PRIMARY KEY, cose BLOB NOT NULL)""",
+    # Each passport's chain: (pid, seq) is the key, so a fork can never be written.
+    """CREATE TABLE IF NOT EXISTS chains (pid BLOB NOT NULL, seq INTEGER NOT NULL,
+       idx INTEGER NOT NULL REFERENCES events (idx), PRIMARY KEY (pid, seq)) WITHOUT ROWID""",
+    # The hash of every event after a passport's first (a first event's hash is its pid).
+    """CREATE TABLE IF NOT EXISTS event_hashes (hash BLOB PRIMARY KEY,
+       idx INTEGER NOT NULL REFERENCES events (idx)) WITHOUT ROWID""",
+    # One row per passport, keyed for the resolver and the clone check; first: its first event.
+    # The GTIN-14 is kept as the number its 14 digits spell (store.gtin_key).
+    """CREATE TABLE IF NOT EXISTS passports (gtin INTEGER NOT NULL, serial TEXT NOT NULL,
+       brand INTEGER NOT NULL REFERENCES brands (id),
+       first INTEGER NOT NULL REFERENCES events (idx),
+       PRIMARY KEY (gtin, serial, brand)) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS evidence (id INTEGER PRIMARY KEY, kind TEXT NOT NULL,
+       pid BLOB, seq INTEGER, first BLOB NOT NULL, second BLOB NOT NULL, detail TEXT NOT NULL,
+       found INTEGER NOT NULL)""",
+    # The transparency log's complete subtrees of 16 leaves and more (level 4 up); smaller
+    # ones are rehashed from the events (see log.py).
+    """CREATE TABLE IF NOT EXISTS log_nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL,
+       hash BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS log_keys (vkey TEXT PRIMARY KEY) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL)""",
+    """CREATE UNIQUE INDEX IF NOT EXISTS evidence_pair ON evidence (first, second)""",
 )
 
 
@@ -58,111 +100,53 @@ def connect(
         conn = sqlite3.connect(
             str(path), timeout=timeout, isolation_level=None, check_same_thread=False
         )
-        conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-        conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = FULL")
-        db = sqlite_utils.Database(conn)
-        if create:
-            with write(db):
-                _create_schema(db)
-        _check_version(db, path)
     except sqlite3.DatabaseError as exc:
         raise NotALedgerError(f"{path}: not a usable ledger file ({exc})") from exc
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        db = sqlite_utils.Database(conn)
+        fresh = create and "meta" not in db.table_names()
+        if not fresh:
+            _check_version(db, path)  # before anything is written to a file this dpp refuses
+        elif not db.table_names():
+            conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # only an empty file takes it
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        if fresh:
+            with write(db):
+                create_schema(db)
+    except BaseException as exc:
+        conn.close()
+        if isinstance(exc, sqlite3.DatabaseError):
+            raise NotALedgerError(f"{path}: not a usable ledger file ({exc})") from exc
+        raise
     return db
 
 
-def _create_schema(db: sqlite_utils.Database) -> None:
-    db.table("meta").create({"key": str, "value": str}, pk="key", if_not_exists=True)
+def create_schema(db: sqlite_utils.Database) -> None:
+    """Create the tables, indexes and triggers that are missing, and stamp the version."""
+    for statement in (*_SCHEMA, *_TRIGGERS):
+        db.execute(statement)
     db.execute(
         "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
         [str(SCHEMA_VERSION)],
     )
-    db.table("roots").create(
-        {"kid": bytes, "brand": str, "key": bytes, "prefixes": str},
-        pk="kid",
-        not_null={"brand", "key", "prefixes"},
-        if_not_exists=True,
-    )
-    db.table("certs").create(
-        {"hash": bytes, "subject": bytes, "issuer": bytes, "cose": bytes},
-        pk="hash",
-        not_null={"subject", "issuer", "cose"},
-        if_not_exists=True,
-    )
-    db.table("revocations").create(
-        {"issuer": bytes, "number": int, "cose": bytes},
-        pk=("issuer", "number"),
-        not_null={"cose"},
-        if_not_exists=True,
-    )
-    db.table("keys").create(
-        {"kid": bytes, "key": bytes}, pk="kid", not_null={"key"}, if_not_exists=True
-    )
-    db.table("passports").create(
-        {"pid": bytes, "brand": str, "gtin": str, "serial": str, "head": bytes, "length": int},
-        pk="pid",
-        not_null={"brand", "gtin", "serial", "head", "length"},
-        if_not_exists=True,
-    )
-    # rowid (idx) is storage order: the transparency log appends events in this order.
-    db.table("events").create(
-        {
-            "idx": int,
-            "hash": bytes,
-            "pid": bytes,
-            "seq": int,
-            "type": str,
-            "signer": bytes,
-            "time": int,
-            "cose": bytes,
-        },
-        pk="idx",
-        not_null={"hash", "pid", "seq", "type", "signer", "time", "cose"},
-        foreign_keys=[("pid", "passports", "pid")],
-        if_not_exists=True,
-    )
-    db.table("evidence").create(
-        {
-            "id": int,
-            "kind": str,
-            "pid": bytes,
-            "seq": int,
-            "first": bytes,
-            "second": bytes,
-            "detail": str,
-            "found": int,
-        },
-        pk="id",
-        not_null={"kind", "first", "second", "detail", "found"},
-        if_not_exists=True,
-    )
-    # Complete-subtree hashes of the transparency log (level 0: leaf hashes).
-    db.execute(
-        "CREATE TABLE IF NOT EXISTS log_nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL, "
-        "hash BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID"
-    )
-    db.table("log_keys").create({"vkey": str}, pk="vkey", if_not_exists=True)
-    db.table("checkpoints").create(
-        {"size": int, "note": str}, pk="size", not_null={"note"}, if_not_exists=True
-    )
-    db.execute(
-        "CREATE UNIQUE INDEX IF NOT EXISTS passports_identifier ON passports (gtin, serial, brand)"
-    )
-    db.execute("CREATE UNIQUE INDEX IF NOT EXISTS events_pid_seq ON events (pid, seq)")
-    db.execute("CREATE UNIQUE INDEX IF NOT EXISTS events_hash ON events (hash)")
-    db.execute("CREATE INDEX IF NOT EXISTS certs_subject ON certs (subject)")
-    db.execute("CREATE UNIQUE INDEX IF NOT EXISTS evidence_pair ON evidence (first, second)")
-    for trigger in _TRIGGERS:
-        db.execute(trigger)
 
 
 def _check_version(db: sqlite_utils.Database, path: Path) -> None:
     if "meta" not in db.table_names():
         raise NotALedgerError(f"{path}: not a ledger file (no schema); create one with `dpp init`")
     row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    if row is None or row[0] != str(SCHEMA_VERSION):
-        raise StorageError(f"{path}: ledger schema version {row and row[0]} is not supported")
+    version = None if row is None else row[0]
+    if version == str(SCHEMA_VERSION):
+        return
+    if version == "1":
+        raise StorageError(
+            f"{path}: a version 1 ledger file; this dpp reads version {SCHEMA_VERSION}: "
+            "convert it in place with `dpp upgrade` (one transaction; the log is kept)"
+        )
+    raise StorageError(f"{path}: ledger schema version {version} is not supported")
 
 
 @contextlib.contextmanager

@@ -7,8 +7,9 @@ leaves the file as it was (a fork or clone stores its evidence and nothing else)
 
 from __future__ import annotations
 
+import hashlib
 import time as _time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import passport as pp
 from passport import gs1, merkle, wire
 from passport.certs import Certificate, RevocationList
 from passport.checkpoint import read_unverified
+from passport.errors import StorageError
 from passport.events import Event
 from passport.evidence import ConflictKind, Evidence
 from passport.trust import TrustStore
@@ -29,6 +31,7 @@ from .log import Checkpoints, MerkleLog
 from .records import Records
 
 Clock = Callable[[], int]
+Identifier = tuple[str, str, str]  # (brand, GTIN-14, serial)
 MIN_PREFIX = 8
 
 
@@ -39,7 +42,7 @@ def system_clock() -> int:
 
 @dataclass(frozen=True)
 class PassportRow:
-    """What the ledger indexes about one passport."""
+    """What the ledger knows about one passport: its identifier, and its chain's head and length."""
 
     pid: bytes
     brand: str
@@ -111,9 +114,22 @@ class Ledger:
         Raises:
             NotFoundError: no such event.
         """
-        row = self.db.execute("SELECT idx FROM events WHERE hash = ?", [event_hash]).fetchone()
+        row = self.db.execute(  # a first event's hash is its passport id
+            "SELECT idx FROM chains WHERE pid = ? AND seq = 0 "
+            "UNION ALL SELECT idx FROM event_hashes WHERE hash = ?",
+            [event_hash, event_hash],
+        ).fetchone()
         if row is None:
             raise NotFoundError(f"no event {event_hash.hex()[:16]}… in this ledger")
+        return int(row[0]) - 1
+
+    def _index(self, pid: bytes, seq: int) -> int:
+        """The log index of event ``seq`` of passport ``pid`` (stored)."""
+        row = self.db.execute(
+            "SELECT idx FROM chains WHERE pid = ? AND seq = ?", [pid, seq]
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"no event {seq} of passport {pid.hex()[:16]}… in this ledger")
         return int(row[0]) - 1
 
     # -- lookup ------------------------------------------------------------------------------
@@ -149,7 +165,7 @@ class Ledger:
         low = bytes.fromhex(text.ljust(64, "0"))
         high = bytes.fromhex(text.ljust(64, "f"))
         rows = self.db.execute(
-            "SELECT pid FROM passports WHERE pid BETWEEN ? AND ? LIMIT 2", [low, high]
+            "SELECT pid FROM chains WHERE pid BETWEEN ? AND ? AND seq = 0 LIMIT 2", [low, high]
         ).fetchall()
         if not rows:
             raise NotFoundError(f"no passport id starts with {text}")
@@ -163,40 +179,98 @@ class Ledger:
         Raises:
             NotFoundError, AmbiguousError, SchemaError.
         """
-        query = "SELECT pid FROM passports WHERE gtin = ? AND serial = ?"
-        params = [gs1.normalize_gtin(gtin), serial]
+        query = "SELECT p.first FROM passports p"
+        params: list[object] = [gtin_key(gs1.normalize_gtin(gtin)), serial]
         if brand is not None:
-            query, params = query + " AND brand = ?", [*params, brand]
-        rows = self.db.execute(query + " LIMIT 2", params).fetchall()
+            query += " JOIN brands b ON b.id = p.brand AND b.name = ?"
+            params = [brand, *params]
+        rows = self.db.execute(
+            query + " WHERE p.gtin = ? AND p.serial = ? LIMIT 2", params
+        ).fetchall()
         if not rows:
             raise NotFoundError(f"no passport for GTIN {gtin} serial {serial}")
         if len(rows) > 1:
             raise AmbiguousError(f"several brands issued GTIN {gtin} serial {serial}: name one")
-        return bytes(rows[0][0])
+        return _event_hash(self._cose(int(rows[0][0])))
 
     def passport(self, pid: bytes) -> PassportRow:
-        """The index row of passport ``pid``.
+        """What the ledger knows about passport ``pid``.
+
+        Raises:
+            NotFoundError: no such passport.
+        """
+        first = self._first(pid)
+        brand = self._brand(first)
+        last_seq, last = self.db.execute(
+            "SELECT c.seq, e.cose FROM chains c JOIN events e ON e.idx = c.idx "
+            "WHERE c.pid = ? ORDER BY c.seq DESC LIMIT 1",
+            [pid],
+        ).fetchone()
+        gtin, serial = first.data["gtin"], first.data["serial"]
+        return PassportRow(pid, brand, gtin, serial, _event_hash(last), last_seq + 1)
+
+    def _first(self, pid: bytes) -> Event:
+        """Passport ``pid``'s first event.
 
         Raises:
             NotFoundError: no such passport.
         """
         row = self.db.execute(
-            "SELECT pid, brand, gtin, serial, head, length FROM passports WHERE pid = ?", [pid]
+            "SELECT e.cose FROM chains c JOIN events e ON e.idx = c.idx "
+            "WHERE c.pid = ? AND c.seq = 0",
+            [pid],
         ).fetchone()
         if row is None:
             raise NotFoundError(f"no passport {pid.hex()[:16]}… in this ledger")
-        return PassportRow(*row)
+        return wire.parse_event(row[0])
+
+    def _brand(self, first: Event) -> str:
+        """The brand a passport was issued under, from its identifier row.
+
+        Raises:
+            StorageError: its identifier row is missing.
+        """
+        brand = self.db.execute(
+            "SELECT b.name FROM passports p JOIN brands b ON b.id = p.brand "
+            "WHERE p.gtin = ? AND p.serial = ? "
+            "AND p.first = (SELECT idx FROM chains WHERE pid = ? AND seq = 0)",
+            [gtin_key(first.data["gtin"]), first.data["serial"], first.pid],
+        ).fetchone()
+        if brand is None:
+            raise StorageError(
+                f"passport {first.pid.hex()[:16]}… has no identifier row: run `dpp check`"
+            )
+        return str(brand[0])
 
     def passports(self) -> Iterable[PassportRow]:
         """Every passport, in storage order."""
-        for row in self.db.execute(
-            "SELECT pid, brand, gtin, serial, head, length FROM passports ORDER BY rowid"
-        ):
-            yield PassportRow(*row)
+        rows = self.db.execute("SELECT pid FROM chains WHERE seq = 0 ORDER BY idx").fetchall()
+        for (pid,) in rows:
+            yield self.passport(bytes(pid))
+
+    def _cose(self, idx: int) -> bytes:
+        row = self.db.execute("SELECT cose FROM events WHERE idx = ?", [idx]).fetchone()
+        if row is None:
+            raise StorageError(f"the ledger has no event at log index {idx - 1}: run `dpp check`")
+        return bytes(row[0])
+
+    def issued(self, identifier: Identifier) -> bytes | None:
+        """The passport id already issued for (brand, GTIN, serial), if any."""
+        brand, gtin, serial = identifier
+        row = self.db.execute(
+            "SELECT p.first FROM passports p JOIN brands b ON b.id = p.brand AND b.name = ? "
+            "WHERE p.gtin = ? AND p.serial = ?",
+            [brand, gtin_key(gtin), serial],
+        ).fetchone()
+        return None if row is None else _event_hash(self._cose(int(row[0])))
 
     def chain(self, pid: bytes) -> tuple[Event, ...]:
         """The stored events of passport ``pid``, in chain order."""
-        rows = self.db.execute("SELECT cose FROM events WHERE pid = ? ORDER BY seq", [pid])
+        rows = self.db.execute(
+            "SELECT e.cose FROM chains c JOIN events e ON e.idx = c.idx "
+            "WHERE c.pid = ? ORDER BY c.seq",
+            [pid],
+        )
         return tuple(wire.parse_event(row[0]) for row in rows)
 
     def counts(self) -> dict[str, int]:
@@ -215,8 +289,10 @@ class Ledger:
             NotFoundError: no such passport.
         """
         with _db.read(self.db):
-            row = self.passport(pid)
-            bundle = self._assemble(self.chain(pid), brand=row.brand)
+            chain = self.chain(pid)
+            if not chain:
+                raise NotFoundError(f"no passport {pid.hex()[:16]}… in this ledger")
+            bundle = self._assemble(chain, brand=self._brand(chain[0]))
             return replace(bundle, log=self._log_entry(bundle.events))
 
     def _log_entry(self, events: Sequence[Event]) -> pp.LogEntry | None:
@@ -225,11 +301,12 @@ class Ledger:
         if note is None:
             return None
         size = read_unverified(note).size
-        indexes = [self.log_index(e.hash) for e in events]
+        indexes = [self._index(e.pid, e.seq) for e in events]
         if max(indexes) >= size:
             return None
-        proofs = tuple(pp.LogProof(i, tuple(self.log.inclusion(i, size))) for i in indexes)
-        return pp.LogEntry(note, proofs)
+        paths = self.log.inclusions(indexes, size)
+        proofs = (pp.LogProof(i, tuple(p)) for i, p in zip(indexes, paths, strict=True))
+        return pp.LogEntry(note, tuple(proofs))
 
     def export(self, pid: bytes) -> bytes:
         """Passport ``pid`` as bundle bytes (``.dpp``)."""
@@ -294,13 +371,15 @@ class Ledger:
                 stored: tuple[Event, ...] = ()
                 brand = None
             else:
-                row = self.passport(event.pid)
-                if row.length != event.seq or row.head != event.prev:
+                stored = self.chain(event.pid)
+                if not stored:
+                    raise NotFoundError(f"no passport {event.pid.hex()[:16]}… in this ledger")
+                brand = self._brand(stored[0])
+                if len(stored) != event.seq or stored[-1].hash != event.prev:
                     raise MovedOnError(
                         f"passport {event.pid.hex()[:16]}… moved on: it now has "
-                        f"{row.length} events; re-read it and retry"
+                        f"{len(stored)} events; re-read it and retry"
                     )
-                stored, brand = self.chain(event.pid), row.brand
             bundle = self._assemble((*stored, event), brand=brand, certs=certs, keys=raw_keys)
             report = pp.verify(
                 bundle, self.trust(), now=self.clock(), known_revocations=self.revocations()
@@ -328,8 +407,7 @@ class Ledger:
                 bundle, self.trust(), now=self.clock(), known_revocations=self.revocations()
             )
             report.raise_for_outcome()
-            row = self.db.execute("SELECT length FROM passports WHERE pid = ?", [pid]).fetchone()
-            stored = self.chain(pid) if row else ()
+            stored = self.chain(pid)
             conflict = self._conflict(bundle, report, stored)
             if conflict is not None:
                 self._insert_evidence(conflict)
@@ -354,13 +432,10 @@ class Ledger:
                 )
         if stored:
             return None
-        row = self.db.execute(
-            "SELECT pid FROM passports WHERE brand = ? AND gtin = ? AND serial = ?",
-            [report.brand, report.gtin, report.serial],
-        ).fetchone()
-        if row is None:
+        issued = self.issued((str(report.brand), str(report.gtin), str(report.serial)))
+        if issued is None:
             return None
-        first = self.chain(bytes(row[0]))[0]
+        first = self.chain(issued)[0]
         return Evidence(
             ConflictKind.CLONE,
             first,
@@ -374,28 +449,18 @@ class Ledger:
     def _store_new(self, bundle: pp.Bundle, report: pp.Report, stored: int) -> int:
         """Insert the verified bundle's events after ``stored`` ones, and its new records."""
         events = bundle.events[stored:]
+        new: dict[bytes, Identifier] = {}
         if stored == 0 and events:
-            if self.db.execute(
-                "SELECT 1 FROM passports WHERE brand = ? AND gtin = ? AND serial = ?",
-                [report.brand, report.gtin, report.serial],
-            ).fetchone():
+            identifier = (str(report.brand), str(report.gtin), str(report.serial))
+            if self.issued(identifier) is not None:
                 raise CloneError(
                     f"{report.brand} already has a passport for GTIN {report.gtin} "
                     f"serial {report.serial}"
                 )
-            self.db.execute(
-                "INSERT INTO passports (pid, brand, gtin, serial, head, length) "
-                "VALUES (?, ?, ?, ?, ?, 0)",
-                [events[0].pid, report.brand, report.gtin, report.serial, events[0].hash],
-            )
-        insert_events(self.db, events)
+            new[events[0].pid] = identifier
+        insert_events(self.db, events, new)
         if events and self.checkpoints.key is not None:
             self.checkpoints.sign_in_transaction()
-        if events:
-            self.db.execute(
-                "UPDATE passports SET head = ?, length = ? WHERE pid = ?",
-                [events[-1].hash, events[-1].seq + 1, events[-1].pid],
-            )
         self.records.insert_certs(bundle.certs)
         self.records.insert_keys(bundle.keys)
         self.records.insert_revocations(bundle.revocations)
@@ -425,11 +490,48 @@ class Ledger:
         )
 
 
-def insert_events(database: sqlite_utils.Database, events: Sequence[Event]) -> None:
-    """Insert verified events and append them to the transparency log (inside a write)."""
-    database.conn.executemany(
-        "INSERT INTO events (hash, pid, seq, type, signer, time, cose) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [(e.hash, e.pid, e.seq, str(e.type), e.signer, e.time, e.raw) for e in events],
+def insert_events(
+    database: sqlite_utils.Database,
+    events: Sequence[Event],
+    passports: Mapping[bytes, Identifier],
+) -> None:
+    """Insert verified events and append them to the transparency log (inside a write).
+
+    ``passports`` holds the (brand, GTIN, serial) of each passport that ``events`` start, by
+    passport id.
+    """
+    conn = database.conn
+    start = MerkleLog(database).size()
+    rows = list(enumerate(events, start + 1))
+    conn.executemany("INSERT INTO events (idx, cose) VALUES (?, ?)", [(i, e.raw) for i, e in rows])
+    conn.executemany(
+        "INSERT INTO chains (pid, seq, idx) VALUES (?, ?, ?)", [(e.pid, e.seq, i) for i, e in rows]
+    )
+    conn.executemany(
+        "INSERT INTO event_hashes (hash, idx) VALUES (?, ?)",
+        [(e.hash, i) for i, e in rows if e.seq > 0],
+    )
+    firsts = [(i, e.pid) for i, e in rows if e.seq == 0]
+    if {pid for _, pid in firsts} != passports.keys():
+        raise StorageError("every new passport, and only those, needs its identifier")
+    brands = {brand for brand, _, _ in passports.values()}
+    conn.executemany("INSERT OR IGNORE INTO brands (name) VALUES (?)", [(b,) for b in brands])
+    ids = dict(conn.execute("SELECT name, id FROM brands").fetchall()) if brands else {}
+    conn.executemany(
+        "INSERT INTO passports (gtin, serial, brand, first) VALUES (?, ?, ?, ?)",
+        [
+            (gtin_key(passports[pid][1]), passports[pid][2], ids[passports[pid][0]], i)
+            for i, pid in firsts
+        ],
     )
     MerkleLog(database).append([merkle.leaf_hash(e.raw) for e in events])
+
+
+def gtin_key(gtin: str) -> int:
+    """A GTIN-14 as the passports table keys it: its 14 digits as a number (6 bytes, not 14)."""
+    return int(gtin, 10)
+
+
+def _event_hash(cose: bytes) -> bytes:
+    """An event's hash: SHA-256 over its COSE_Sign1 bytes (a first event's is its passport id)."""
+    return hashlib.sha256(cose).digest()

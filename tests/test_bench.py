@@ -52,6 +52,7 @@ def test_bench_reports_every_field(tmp_path: Path) -> None:
     assert report["issue_eps"] > 0
     assert report["verify_ratio"] > 0
     assert report["bytes_per_event"] > 100
+    assert 100 < report["details"]["bytes_per_event_vacuumed"] <= report["bytes_per_event"]
     parts = report["breakdown_us"]
     assert set(parts["verify"]) == {"parse", "signatures", "other_checks"}
     assert parts["verify"]["signatures"] > 0

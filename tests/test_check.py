@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from pathlib import Path
 
@@ -46,36 +47,117 @@ def test_one_job_and_two_jobs_agree(populated: Path) -> None:
     assert calls[-1] == (601, 601)
 
 
+def _rewrite(path: Path, pid: bytes, seq: int, cose: bytes, *, reindex: bool = False) -> int:
+    """Put ``cose`` in place of event ``seq`` of ``pid``, as an attacker with the file can."""
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TRIGGER events_append_only_update")
+    (idx,) = conn.execute("SELECT idx FROM chains WHERE pid = ? AND seq = ?", [pid, seq]).fetchone()
+    conn.execute("UPDATE events SET cose = ? WHERE idx = ?", [cose, idx])
+    if reindex:  # and tidies the hash index behind it
+        conn.execute("DROP TRIGGER event_hashes_append_only_update")
+        conn.execute(
+            "UPDATE event_hashes SET hash = ? WHERE idx = ?", [hashlib.sha256(cose).digest(), idx]
+        )
+    conn.commit()
+    conn.close()
+    return int(idx) - 1
+
+
+LOG_MISMATCH = (
+    "the events at log indexes 0-15 do not hash to the log's stored subtree: "
+    "an event was changed, added or dropped"
+)
+
+
 def test_a_rewritten_event_is_found(populated: Path, tmp_path: Path) -> None:
     path = _copy(populated, tmp_path)
     pid = W.sold()[0].pid
-    conn = sqlite3.connect(path)
-    conn.execute("DROP TRIGGER events_append_only_update")  # an attacker with the file can
-    cose = conn.execute("SELECT cose FROM events WHERE pid = ? AND seq = 2", [pid]).fetchone()[0]
-    conn.execute(
-        "UPDATE events SET cose = ? WHERE pid = ? AND seq = 2",
-        [cose[:-1] + bytes([cose[-1] ^ 1]), pid],
-    )
-    conn.commit()
-    conn.close()
+    cose = W.sold()[2].raw
+    assert _rewrite(path, pid, 2, cose[:-1] + bytes([cose[-1] ^ 1])) == 2
     report = check_ledger(path, jobs=2, now=NOW, chunk=100)
-    assert not report
-    assert [p.pid for p in report.problems] == [pid]
-    assert "is not the log's leaf" in report.problems[0].message
+    assert [(p.pid, p.message) for p in report.problems] == [
+        (pid, "event 2: its hash is not indexed at its log index"),
+        (None, LOG_MISMATCH),
+    ]
 
 
-def test_a_wrong_head_and_an_untrusted_root_are_found(populated: Path, tmp_path: Path) -> None:
+def test_a_rewritten_and_reindexed_event_is_found(populated: Path, tmp_path: Path) -> None:
     path = _copy(populated, tmp_path)
-    conn = sqlite3.connect(path)
     pid = W.sold()[0].pid
-    conn.execute("UPDATE passports SET length = 2 WHERE pid = ?", [pid])
-    conn.execute("DELETE FROM roots WHERE brand = 'Rival'")
+    cose = W.sold()[2].raw
+    _rewrite(path, pid, 2, cose[:-1] + bytes([cose[-1] ^ 1]), reindex=True)
+    report = check_ledger(path, jobs=1, now=NOW)
+    assert [p.pid for p in report.problems] == [pid, None]
+    assert report.problems[0].message.startswith("signatures: ")
+    assert report.problems[1].message == LOG_MISMATCH
+
+
+def test_a_validly_signed_event_swapped_in_is_found_by_the_log(
+    populated: Path, tmp_path: Path
+) -> None:
+    # Alice signs a second resale, to Carol: a fork. Swapped in for the stored resale to Bob,
+    # with its hash reindexed, every chain still verifies; only the log still knows the first.
+    sold = W.sold()
+    other = W.then(sold[:2], W.alice, "resale", {"to": W.carol.kid.hex()})[-1]
+    assert (other.pid, other.seq) == (sold[2].pid, sold[2].seq)
+    path = _copy(populated, tmp_path)
+    with Ledger.open(path) as ledger:
+        ledger.records.add_key(W.carol.public_key)  # the new owner's key, for the bundle
+    _rewrite(path, other.pid, 2, other.raw, reindex=True)
+    report = check_ledger(path, jobs=2, now=NOW, chunk=100)
+    assert [(p.pid, p.message) for p in report.problems] == [(None, LOG_MISMATCH)]
+
+
+def _tamper(path: Path, *statements: tuple[str, list[object]]) -> None:
+    conn = sqlite3.connect(path)
+    for table in ("passports", "chains"):  # an attacker with the file can
+        conn.execute(f"DROP TRIGGER {table}_append_only_update")
+    for statement, params in statements:
+        conn.execute(statement, params)
     conn.commit()
     conn.close()
+
+
+def test_a_moved_identifier_row_and_an_untrusted_root_are_found(
+    populated: Path, tmp_path: Path
+) -> None:
+    path = _copy(populated, tmp_path)
+    pid = W.sold()[0].pid
+    # The resolver would answer this item's GTIN and serial with another item's passport.
+    _tamper(
+        path,
+        (
+            "UPDATE passports SET first = (SELECT first FROM passports WHERE serial = 'C7') "
+            "WHERE first = (SELECT idx FROM chains WHERE pid = ? AND seq = 0)",
+            [pid],
+        ),
+        ("DELETE FROM roots WHERE brand = 'Rival'", []),
+    )
     report = check_ledger(path, jobs=1, now=NOW)
-    messages = [p.message for p in report.problems]
-    assert any("head and length do not match" in m for m in messages)
+    assert (pid, f"passport {pid.hex()[:16]}… has no identifier row: run `dpp check`") in [
+        (p.pid, p.message) for p in report.problems
+    ]
+    messages = [p.message for p in report.problems if p.pid is None]
+    assert any("601 chains but 601 passport rows for 600 events" in m for m in messages)
     assert any("Rival Works" in m and "no longer trusted" in m for m in messages)
+
+
+def test_a_chain_row_pointing_at_another_event_is_found(populated: Path, tmp_path: Path) -> None:
+    path = _copy(populated, tmp_path)
+    pid = W.sold()[0].pid
+    _tamper(
+        path,
+        (
+            "UPDATE chains SET idx = (SELECT idx FROM chains WHERE pid = ? AND seq = 1) "
+            "WHERE pid = ? AND seq = 2",
+            [pid, pid],
+        ),
+    )
+    report = check_ledger(path, jobs=1, now=NOW)
+    assert [(p.pid, p.message) for p in report.problems] == [
+        (None, "the ledger's index: 603 stored events but 602 of them in chains (603 rows)"),
+        (pid, "event 2: its index row does not match its signed bytes"),
+    ]
 
 
 def test_an_empty_ledger_checks_clean(tmp_path: Path) -> None:
@@ -89,10 +171,12 @@ def test_a_dropped_event_is_found_through_the_log(populated: Path, tmp_path: Pat
     path = _copy(populated, tmp_path)
     pid = W.sold()[0].pid
     conn = sqlite3.connect(path)
-    conn.execute("DROP TRIGGER events_append_only_delete")
-    conn.execute("DELETE FROM events WHERE pid = ? AND seq = 2", [pid])
-    head = conn.execute("SELECT hash FROM events WHERE pid = ? AND seq = 1", [pid]).fetchone()[0]
-    conn.execute("UPDATE passports SET length = 2, head = ? WHERE pid = ?", [head, pid])
+    for table in ("events", "chains", "event_hashes"):  # the attacker tidies every index
+        conn.execute(f"DROP TRIGGER {table}_append_only_delete")
+    (idx,) = conn.execute("SELECT idx FROM chains WHERE pid = ? AND seq = 2", [pid]).fetchone()
+    conn.execute("DELETE FROM events WHERE idx = ?", [idx])
+    conn.execute("DELETE FROM chains WHERE idx = ?", [idx])
+    conn.execute("DELETE FROM event_hashes WHERE idx = ?", [idx])
     conn.commit()
     conn.close()
     report = check_ledger(path, jobs=1, now=NOW)

@@ -16,6 +16,7 @@ from ledger import (
     MovedOnError,
     NotFoundError,
 )
+from ledger.db import PAGE_SIZE
 from passport import gs1
 from passport.errors import StorageError
 from passport.report import Outcome
@@ -211,17 +212,28 @@ def test_a_bundle_from_an_untrusted_brand_is_refused(tmp_path: Path) -> None:
 
 def test_the_schema_refuses_update_and_delete_of_events(ledger_path: Path) -> None:
     conn = sqlite3.connect(ledger_path)
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-        conn.execute("UPDATE events SET time = 0")
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-        conn.execute("DELETE FROM events")
-    row = conn.execute("SELECT hash, pid, seq, type, signer, time, cose FROM events").fetchone()
+    for statement in (
+        "UPDATE events SET cose = x'00'",
+        "DELETE FROM events",
+        "UPDATE chains SET idx = 1",
+        "DELETE FROM chains",
+        "UPDATE event_hashes SET idx = 1",
+        "DELETE FROM event_hashes",
+        "UPDATE passports SET serial = 'other'",
+        "DELETE FROM passports",
+        "UPDATE brands SET name = 'other'",
+        "DELETE FROM brands",
+    ):
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            conn.execute(statement)
+    # A fork cannot be written: a second event at a stored (pid, seq) breaks the chain's key.
+    sold = W.sold()
+    fork = W.then(sold[:2], W.alice, "resale", {"to": W.carol.kid.hex()})[-1]
+    assert (fork.pid, fork.seq) == (sold[2].pid, sold[2].seq)
+    conn.execute("INSERT INTO events (idx, cose) VALUES (4, ?)", [fork.raw])
     with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
-        conn.execute(
-            "INSERT INTO events (hash, pid, seq, type, signer, time, cose) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [b"x" * 32, *row[1:]],
-        )
+        conn.execute("INSERT INTO chains (pid, seq, idx) VALUES (?, ?, 4)", [fork.pid, fork.seq])
+    conn.rollback()
     conn.close()
 
 
@@ -276,3 +288,24 @@ def test_opening_something_that_is_not_a_ledger(tmp_path: Path) -> None:
     sqlite3.connect(other).execute("CREATE TABLE x (y)").connection.close()
     with pytest.raises(StorageError, match="not a ledger file"):
         Ledger.open(other)
+
+
+def test_a_version_1_ledger_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    old = tmp_path / "v1.db"
+    conn = sqlite3.connect(old)
+    conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+    conn.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    conn.commit()
+    conn.close()
+    before = snapshot(old)
+    with pytest.raises(StorageError, match="a version 1 ledger file") as caught:
+        Ledger.open(old)
+    assert "\n" not in str(caught.value)
+    assert snapshot(old) == before
+
+
+def test_a_new_ledger_has_large_pages_and_a_wal(ledger_path: Path) -> None:
+    conn = sqlite3.connect(ledger_path)
+    assert conn.execute("PRAGMA page_size").fetchone() == (PAGE_SIZE,)
+    assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    conn.close()

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 import passport as pp
-from ledger import Ledger, issue_many
+from ledger import Ledger, check_ledger, issue_many
+from ledger.log import STORED_LEVEL
 from passport import merkle
 from passport.audit import AuditError, audit
 from passport.checkpoint import NoteVerifier, read_unverified, verify_checkpoint
@@ -175,15 +176,61 @@ def test_the_origin_never_changes_and_the_log_is_append_only(tmp_path: Path) -> 
         with pytest.raises(LogError, match="an origin never changes"):
             ledger.checkpoints.set_log("other.example/log", LOG_KEY)
         assert ledger.checkpoints.sign() == ledger.checkpoints.latest()  # same size, same note
+        items = [{**PRODUCT, "gtin": gtin(f"0361427{i:06d}"), "serial": f"A{i}"} for i in range(61)]
+        issue_many(ledger, W.factory, items, time=T0)
+        assert ledger.log.size() == 64
     conn = sqlite3.connect(path)
+    assert conn.execute("SELECT count(*) FROM log_nodes").fetchone()[0] > 0
     for statement in (
         "UPDATE log_nodes SET hash = x'00'",
         "DELETE FROM log_nodes",
         "UPDATE checkpoints SET note = ''",
+        "DELETE FROM checkpoints",
     ):
         with pytest.raises(sqlite3.DatabaseError, match="append-only"):
             conn.execute(statement)
     conn.close()
+
+
+def test_only_subtrees_of_a_block_or_more_are_stored(tmp_path: Path) -> None:
+    with _logged_ledger(tmp_path / "l.db") as ledger:
+        items = [
+            {**PRODUCT, "gtin": gtin(f"0361427{i:06d}"), "serial": f"S{i}"} for i in range(300)
+        ]
+        issue_many(ledger, W.factory, items, time=T0, batch_size=70)
+        store_chain(ledger, W, W.sold())
+        rows = ledger.db.execute("SELECT level, idx FROM log_nodes ORDER BY level, idx").fetchall()
+        # Exactly the complete subtrees of 2**STORED_LEVEL leaves and more, at every level.
+        levels = range(STORED_LEVEL, (303).bit_length())
+        assert rows == [(level, i) for level in levels for i in range(303 >> level)]
+        assert list(ledger.log.shape()) == []
+        assert list(ledger.log.audit_nodes()) == []
+        assert list(ledger.log.audit_blocks(0, 303)) == []
+
+
+def test_a_swapped_event_after_the_last_block_is_caught_by_the_checkpoint(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "l.db"
+    with _logged_ledger(path) as ledger:
+        store_chain(ledger, W, W.sold())
+        ledger.records.add_key(W.carol.public_key)
+    sold = W.sold()
+    other = W.then(sold[:2], W.alice, "resale", {"to": W.carol.kid.hex()})[-1]
+    conn = sqlite3.connect(path)
+    for table in ("events", "event_hashes"):
+        conn.execute(f"DROP TRIGGER {table}_append_only_update")
+    conn.execute("UPDATE events SET cose = ? WHERE idx = 3", [other.raw])
+    conn.execute("UPDATE event_hashes SET hash = ? WHERE idx = 3", [other.hash])
+    conn.commit()
+    conn.close()
+    report = check_ledger(path, jobs=1, now=NOW)
+    assert [p.pid for p in report.problems] == [None, sold[0].pid]
+    assert report.problems[0].message == (
+        "checkpoint at size 3: the log's root differs from the signed one"
+    )
+    # Its exported bundle proves its events against the signed checkpoint: that fails too.
+    assert report.problems[1].message.startswith("log: ")
 
 
 def test_a_reopened_ledger_signs_again_once_given_its_key(tmp_path: Path) -> None:
