@@ -1,7 +1,8 @@
 """Check a whole ledger: every chain re-verified, every record re-checked, on all cores.
 
-Passports are verified in chunks by a process pool, and the transparency log is rehashed from
-the events in spans beside them; each worker opens the file itself. The result lists problems
+Passports are verified in chunks, and the transparency log is rehashed from the events in
+spans beside them, by ``jobs`` processes: this one and ``jobs - 1`` workers, each opening the
+file itself. The report is the same whatever the number of jobs. The result lists problems
 per passport (nothing is repaired: an auditor reads the report).
 """
 
@@ -70,29 +71,43 @@ def check_ledger(
         size = ledger.log.size()
     chunks = [pids[i : i + chunk] for i in range(0, len(pids), chunk)]
     spans = [(start, start + LOG_SPAN) for start in range(0, size, LOG_SPAN)]
+    tasks: list[tuple[Callable[..., tuple[int, list[Problem]]], tuple[object, ...], int]] = [
+        (_log_span_task, (path, start, end), 0) for start, end in spans
+    ] + [(check_passports, (path, part, now), len(part)) for part in chunks]
     events, done = 0, 0
-    if jobs == 1 or len(chunks) + len(spans) <= 1:
-        for part in chunks:
-            count, found = check_passports(path, part, now)
-            events, done = events + count, done + len(part)
-            problems += found
-            if progress is not None:
-                progress(done, len(pids))
-        for start, end in spans:
-            problems += check_log_span(path, start, end)
+    found: dict[int, list[Problem]] = {}
+
+    def record(index: int, result: tuple[int, list[Problem]], passports: int) -> None:
+        nonlocal events, done
+        events, done = events + result[0], done + passports
+        found[index] = result[1]
+        if progress is not None and passports:
+            progress(done, len(pids))
+
+    if jobs == 1 or len(tasks) <= 1:
+        for index, (task, args, passports) in enumerate(tasks):
+            record(index, task(*args), passports)
     else:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-            futures = {pool.submit(check_passports, path, part, now): len(part) for part in chunks}
-            logs = [pool.submit(check_log_span, path, start, end) for start, end in spans]
-            for future in as_completed(futures):
-                count, found = future.result()
-                events, done = events + count, done + futures[future]
-                problems += found
-                if progress is not None:
-                    progress(done, len(pids))
-            for log in logs:
-                problems += log.result()
+        # jobs - 1 workers, and this process as the last: it takes tasks no worker has started
+        # from the end of the queue, so it works while the workers start (a fresh interpreter
+        # spends about half a second importing the package).
+        with ProcessPoolExecutor(max_workers=jobs - 1, mp_context=get_context("spawn")) as pool:
+            futures = [pool.submit(task, *args) for task, args, _ in tasks]
+            for index in reversed(range(len(tasks))):
+                if futures[index].cancel():
+                    task, args, passports = tasks[index]
+                    record(index, task(*args), passports)
+            running = {f: i for i, f in enumerate(futures) if not f.cancelled()}
+            for future in as_completed(running):
+                record(running[future], future.result(), tasks[running[future]][2])
+    # The same report whatever the number of jobs: passports in order, then the log.
+    order = sorted(found, key=lambda i: (tasks[i][0] is _log_span_task, i))
+    problems += [problem for index in order for problem in found[index]]
     return CheckReport(len(pids), events, tuple(problems), jobs)
+
+
+def _log_span_task(path: Path, start: int, end: int) -> tuple[int, list[Problem]]:
+    return 0, check_log_span(path, start, end)
 
 
 def _ledger_wide(ledger: Ledger) -> list[Problem]:

@@ -45,6 +45,12 @@ def test_one_job_and_two_jobs_agree(populated: Path) -> None:
     assert two
     assert (one.passports, one.events) == (two.passports, two.events) == (601, 603)
     assert calls[-1] == (601, 601)
+    progress: list[tuple[int, int]] = []
+    check_ledger(
+        populated, jobs=2, now=NOW, chunk=50, progress=lambda d, t: progress.append((d, t))
+    )
+    assert progress[-1] == (601, 601)
+    assert [done for done, _ in progress] == sorted(done for done, _ in progress)
 
 
 def _rewrite(path: Path, pid: bytes, seq: int, cose: bytes, *, reindex: bool = False) -> int:
@@ -90,6 +96,10 @@ def test_a_rewritten_and_reindexed_event_is_found(populated: Path, tmp_path: Pat
     assert [p.pid for p in report.problems] == [pid, None]
     assert report.problems[0].message.startswith("signatures: ")
     assert report.problems[1].message == LOG_MISMATCH
+    # The worker pool and this process share the tasks; the report is the same, in order.
+    shared = check_ledger(path, jobs=2, now=NOW, chunk=50)
+    assert shared.problems == report.problems
+    assert (shared.passports, shared.events) == (report.passports, report.events)
 
 
 def test_a_validly_signed_event_swapped_in_is_found_by_the_log(
