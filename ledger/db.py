@@ -95,15 +95,8 @@ def connect(
         raise NotALedgerError(f"no ledger at {path} (create one with `dpp init`)")
     if create:
         path.parent.mkdir(parents=True, exist_ok=True)
+    conn = open_connection(path, timeout)
     try:
-        # Autocommit at the driver level: this module opens every transaction itself.
-        conn = sqlite3.connect(
-            str(path), timeout=timeout, isolation_level=None, check_same_thread=False
-        )
-    except sqlite3.DatabaseError as exc:
-        raise NotALedgerError(f"{path}: not a usable ledger file ({exc})") from exc
-    try:
-        conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
         conn.execute("PRAGMA foreign_keys = ON")
         db = sqlite_utils.Database(conn)
         fresh = create and "meta" not in db.table_names()
@@ -122,6 +115,23 @@ def connect(
             raise NotALedgerError(f"{path}: not a usable ledger file ({exc})") from exc
         raise
     return db
+
+
+def open_connection(path: Path, timeout: float = BUSY_TIMEOUT_S) -> sqlite3.Connection:
+    """A raw connection to ``path`` in driver-level autocommit, with the busy timeout set.
+
+    Raises:
+        NotALedgerError: SQLite cannot open the file.
+    """
+    try:
+        # Autocommit at the driver level: this module opens every transaction itself.
+        conn = sqlite3.connect(
+            str(path), timeout=timeout, isolation_level=None, check_same_thread=False
+        )
+        conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+    except sqlite3.DatabaseError as exc:
+        raise NotALedgerError(f"{path}: not a usable ledger file ({exc})") from exc
+    return conn
 
 
 def create_schema(db: sqlite_utils.Database) -> None:

@@ -81,12 +81,8 @@ def upgrade(path: Path) -> Upgraded:
     """
     if not path.is_file():
         raise NotALedgerError(f"no ledger at {path}")
+    conn = _db.open_connection(path)
     try:
-        conn = sqlite3.connect(str(path), timeout=_db.BUSY_TIMEOUT_S, isolation_level=None)
-    except sqlite3.DatabaseError as exc:
-        raise NotALedgerError(f"{path}: not a usable ledger file ({exc})") from exc
-    try:
-        conn.execute(f"PRAGMA busy_timeout = {int(_db.BUSY_TIMEOUT_S * 1000)}")
         conn.execute("PRAGMA synchronous = FULL")
         db = sqlite_utils.Database(conn)
         version = _version(db, path)
