@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cbor2
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from passport import cose
 from passport.errors import DecodeError, SignatureError
@@ -190,3 +194,68 @@ def test_all_zero_signature_parses_but_does_not_verify() -> None:
 def test_record_size_is_bounded() -> None:
     with pytest.raises(DecodeError, match="more than the limit"):
         cose.parse(_record(payload=b"x" * 70_000), content_type=cose.CT_EVENT)
+
+
+def _outcome(parse: Callable[[bytes], cose.Sign1], data: bytes) -> object:
+    try:
+        return parse(data)
+    except DecodeError as exc:
+        return str(exc)
+
+
+# Payload sizes on both sides of every CBOR length-head boundary a record can meet.
+_SIZES = st.sampled_from([0, 1, 23, 24, 255, 256, 300, 65_535 - 200, 65_536])
+
+
+def _head(size: int, form: int) -> bytes:
+    """A byte-string head for ``size``: form 0 is the shortest, 1-3 use 1, 2 or 4 length bytes."""
+    if form == 0:
+        return cbor2.dumps(b"\x00" * size)[: -size or None]
+    width = (1, 2, 4)[form - 1]
+    return bytes([0x57 + form]) + (size % (1 << 8 * width)).to_bytes(width, "big")
+
+
+@given(_SIZES, st.integers(0, 3), st.integers(0, 3), st.data())
+def test_the_record_fast_path_answers_as_the_generic_decoder_does(
+    size: int, protected_form: int, payload_form: int, data: st.DataObject
+) -> None:
+    # parse() reads the one layout records are written in by hand; _parse_generic is the
+    # strict decoder. Any bytes near a real record, with any length heads, get the same
+    # record or the same error from both.
+    record = cose.sign(SIGNER, cose.CT_EVENT, b"\x00" * size)
+    encoded = bytearray(
+        b"\xd2\x84"
+        + _head(len(record.protected), protected_form)
+        + record.protected
+        + b"\xa0"
+        + _head(size, payload_form)
+        + record.payload
+        + b"\x58\x40"
+        + record.signature
+    )
+    for _ in range(data.draw(st.integers(0, 2))):
+        action = data.draw(st.sampled_from(["set", "cut", "add"]))
+        position = data.draw(st.integers(0, len(encoded) - 1))
+        if action == "set":
+            heads = st.sampled_from([0x40, 0x57, 0x58, 0x59, 0x5A, 0x5F, 0x84, 0xA0, 0xD2])
+            encoded[position] = data.draw(heads | st.integers(0, 255))
+        elif action == "cut":
+            del encoded[max(position, 1) :]
+        else:
+            encoded[position:position] = data.draw(st.binary(min_size=1, max_size=3))
+    raw = bytes(encoded)
+
+    def generic(d: bytes) -> cose.Sign1:
+        return cose._parse_generic(d, cose.CT_EVENT, "record", cose.MAX_RECORD_SIZE)
+
+    def fast(d: bytes) -> cose.Sign1:
+        return cose.parse(d, content_type=cose.CT_EVENT)
+
+    assert _outcome(fast, raw) == _outcome(generic, raw), raw[:16].hex()
+
+
+@pytest.mark.parametrize("size", [0, 23, 24, 255, 256, 65_535 - 200])
+def test_records_of_every_length_head_take_the_fast_path(size: int) -> None:
+    record = cose.sign(SIGNER, cose.CT_EVENT, b"\x01" * size)
+    assert cose._split(record.raw) == (record.protected, record.payload, record.signature)
+    assert cose.parse(record.raw, content_type=cose.CT_EVENT) == record
