@@ -107,9 +107,11 @@ def _store(
     refused: list[tuple[int, str]],
 ) -> None:
     with _db.write(ledger.db):
-        for identifier, pid in ledger.issued_many(ready).items():
-            index, _ = ready.pop(identifier)
-            refused.append((index, f"already issued as passport {pid.hex()}"))
+        for identifier in list(ready):
+            pid = ledger.issued(identifier)
+            if pid is not None:
+                index, _ = ready.pop(identifier)
+                refused.append((index, f"already issued as passport {pid.hex()}"))
         events = [event for _, event in ready.values()]
         insert_events(ledger.db, events, {e.pid: key for key, (_, e) in ready.items()})
         if events and ledger.checkpoints.key is not None:

@@ -12,7 +12,6 @@ import time as _time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Final
 
 import sqlite_utils
 
@@ -257,34 +256,13 @@ class Ledger:
 
     def issued(self, identifier: Identifier) -> bytes | None:
         """The passport id already issued for (brand, GTIN, serial), if any."""
-        return self.issued_many([identifier]).get(identifier)
-
-    def issued_many(self, identifiers: Iterable[Identifier]) -> dict[Identifier, bytes]:
-        """The passport ids already issued, by (brand, GTIN, serial), among ``identifiers``.
-
-        One query per few hundred identifiers: bulk issuance asks this for every batch.
-        """
-        brands = dict(self.db.execute("SELECT name, id FROM brands").fetchall())
-        wanted = {
-            (gtin_key(gtin), serial, brands[brand]): (brand, gtin, serial)
-            for brand, gtin, serial in identifiers
-            if brand in brands
-        }
-        found: dict[Identifier, bytes] = {}
-        keys = list(wanted)
-        for start in range(0, len(keys), _LOOKUP_CHUNK):
-            chunk = keys[start : start + _LOOKUP_CHUNK]
-            # Driven from the wanted rows, so each is one primary-key search, never a scan.
-            rows = self.db.execute(
-                f"WITH w (gtin, serial, brand) AS (VALUES {', '.join(['(?, ?, ?)'] * len(chunk))}) "  # noqa: S608
-                "SELECT w.gtin, w.serial, w.brand, e.cose FROM w CROSS JOIN passports p "
-                "ON p.gtin = w.gtin AND p.serial = w.serial AND p.brand = w.brand "
-                "JOIN events e ON e.idx = p.first",
-                [value for key in chunk for value in key],
-            )
-            for gtin, serial, brand, cose in rows:
-                found[wanted[(gtin, serial, brand)]] = _event_hash(cose)
-        return found
+        brand, gtin, serial = identifier
+        row = self.db.execute(
+            "SELECT p.first FROM passports p JOIN brands b ON b.id = p.brand AND b.name = ? "
+            "WHERE p.gtin = ? AND p.serial = ?",
+            [brand, gtin_key(gtin), serial],
+        ).fetchone()
+        return None if row is None else _event_hash(self._cose(int(row[0])))
 
     def chain(self, pid: bytes) -> tuple[Event, ...]:
         """The stored events of passport ``pid``, in chain order."""
@@ -547,10 +525,6 @@ def insert_events(
         ],
     )
     MerkleLog(database).append([merkle.leaf_hash(e.raw) for e in events])
-
-
-# Identifiers per lookup query: three parameters each, well under SQLite's limit.
-_LOOKUP_CHUNK: Final = 300
 
 
 def gtin_key(gtin: str) -> int:
