@@ -53,6 +53,27 @@ def test_refused_rows_are_named_and_the_rest_issued(tmp_path: Path) -> None:
         assert "already issued as passport" in again.refused[0][1]
 
 
+def test_a_batch_mixing_stored_and_new_items_issues_only_the_new(tmp_path: Path) -> None:
+    # Every stored identifier is found with one primary-key search, never a table scan.
+    items = _items(1400)
+    with new_ledger(tmp_path / "l.db", W) as ledger:
+        first = issue_many(ledger, W.factory, items[::2], time=T0)
+        statements: list[str] = []
+        ledger.db.conn.set_trace_callback(statements.append)
+        again = issue_many(ledger, W.factory, items, time=T0, batch_size=1400)
+        ledger.db.conn.set_trace_callback(None)
+        assert [i for i, _ in again.issued] == list(range(1, 1400, 2))
+        by_item = dict(again.refused)
+        assert sorted(by_item) == list(range(0, 1400, 2))
+        for (_, pid), index in zip(first.issued, range(0, 1400, 2), strict=True):
+            assert by_item[index] == f"already issued as passport {pid.hex()}"
+        lookups = [s for s in statements if s.startswith("SELECT p.first FROM passports")]
+        assert len(lookups) == 1400
+        plan = " / ".join(row[3] for row in ledger.db.execute(f"EXPLAIN QUERY PLAN {lookups[0]}"))
+        assert "SEARCH p USING PRIMARY KEY" in plan, plan
+        assert "SCAN p" not in plan, plan
+
+
 def test_an_unauthorised_signer_issues_nothing(tmp_path: Path) -> None:
     with new_ledger(tmp_path / "l.db", W) as ledger:
         summary = issue_many(ledger, W.boutique, _items(3), time=T0)
