@@ -11,6 +11,7 @@ from .errors import (
     MovedOnError,
     NotALedgerError,
     NotFoundError,
+    WorkerError,
 )
 from .keystore import KeyInfo, KeyRole, KeyStore
 from .store import ImportResult, Ledger, PassportRow, system_clock
@@ -33,6 +34,7 @@ __all__ = [
     "NotFoundError",
     "PassportRow",
     "Problem",
+    "WorkerError",
     "check_ledger",
     "issue_many",
     "system_clock",

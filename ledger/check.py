@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -22,6 +23,7 @@ from passport import wire
 from passport.checkpoint import verify_checkpoint
 from passport.keyring import Keyring
 
+from .errors import WorkerError
 from .store import Ledger, gtin_key
 
 CHUNK: Final = 256
@@ -35,6 +37,10 @@ class Problem:
 
     pid: bytes | None
     message: str
+
+
+# A task: a function run in some process, its arguments, and how many passports it checks.
+Task = tuple[Callable[..., tuple[int, list[Problem]]], tuple[object, ...], int]
 
 
 @dataclass(frozen=True)
@@ -71,9 +77,9 @@ def check_ledger(
         size = ledger.log.size()
     chunks = [pids[i : i + chunk] for i in range(0, len(pids), chunk)]
     spans = [(start, start + LOG_SPAN) for start in range(0, size, LOG_SPAN)]
-    tasks: list[tuple[Callable[..., tuple[int, list[Problem]]], tuple[object, ...], int]] = [
-        (_log_span_task, (path, start, end), 0) for start, end in spans
-    ] + [(check_passports, (path, part, now), len(part)) for part in chunks]
+    tasks: list[Task] = [(_log_span_task, (path, start, end), 0) for start, end in spans] + [
+        (check_passports, (path, part, now), len(part)) for part in chunks
+    ]
     events, done = 0, 0
     found: dict[int, list[Problem]] = {}
 
@@ -88,22 +94,58 @@ def check_ledger(
         for index, (task, args, passports) in enumerate(tasks):
             record(index, task(*args), passports)
     else:
-        # jobs - 1 workers, and this process as the last: it takes tasks no worker has started
-        # from the end of the queue, so it works while the workers start (a fresh interpreter
-        # spends about half a second importing the package).
-        with ProcessPoolExecutor(max_workers=jobs - 1, mp_context=get_context("spawn")) as pool:
-            futures = [pool.submit(task, *args) for task, args, _ in tasks]
-            for index in reversed(range(len(tasks))):
-                if futures[index].cancel():
-                    task, args, passports = tasks[index]
-                    record(index, task(*args), passports)
-            running = {f: i for i, f in enumerate(futures) if not f.cancelled()}
-            for future in as_completed(running):
-                record(running[future], future.result(), tasks[running[future]][2])
+        _in_parallel(tasks, jobs, record)
     # The same report whatever the number of jobs: passports in order, then the log.
     order = sorted(found, key=lambda i: (tasks[i][0] is _log_span_task, i))
     problems += [problem for index in order for problem in found[index]]
     return CheckReport(len(pids), events, tuple(problems), jobs)
+
+
+def _in_parallel(
+    tasks: Sequence[Task], jobs: int, record: Callable[[int, tuple[int, list[Problem]], int], None]
+) -> None:
+    """Run ``tasks`` on ``jobs - 1`` workers from the front and in this process from the back.
+
+    This process works while the workers start (a fresh interpreter spends about half a second
+    importing the package). Workers are handed a few tasks at a time, never all of them, so no
+    queued task ever has to be taken back.
+
+    Raises:
+        WorkerError: a worker died (killed, out of memory) before finishing its tasks.
+    """
+    workers = jobs - 1
+    front, back = 0, len(tasks)
+    running: dict[Future[tuple[int, list[Problem]]], int] = {}
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+
+            def hand_out() -> None:
+                nonlocal front
+                while len(running) < 2 * workers and front < back:
+                    task, args, _ = tasks[front]
+                    running[pool.submit(task, *args)] = front
+                    front += 1
+
+            def collect(timeout: float | None) -> None:
+                done, _ = wait(running, timeout=timeout, return_when=FIRST_COMPLETED)
+                for future in done:
+                    index = running.pop(future)
+                    record(index, future.result(), tasks[index][2])
+
+            hand_out()
+            while front < back:
+                back -= 1
+                task, args, passports = tasks[back]
+                record(back, task(*args), passports)
+                collect(0)
+                hand_out()
+            while running:
+                collect(None)
+    except BrokenProcessPool:
+        raise WorkerError(
+            "a check process stopped before finishing its share (killed, or out of memory); "
+            "nothing was concluded: run the check again, or with one job"
+        ) from None
 
 
 def _log_span_task(path: Path, start: int, end: int) -> tuple[int, list[Problem]]:

@@ -39,3 +39,7 @@ class KeyNotFoundError(KeyStoreError, NotFoundError):
 
 class NotALedgerError(StorageError):
     """The path holds no ledger, or a file that is not one."""
+
+
+class WorkerError(DppError):
+    """A process sharing a long job stopped before finishing its part: nothing was concluded."""

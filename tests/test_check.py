@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -191,3 +196,46 @@ def test_a_dropped_event_is_found_through_the_log(populated: Path, tmp_path: Pat
     conn.close()
     report = check_ledger(path, jobs=1, now=NOW)
     assert any("holds 603 leaves for 602 stored events" in p.message for p in report.problems)
+
+
+def _spawned_workers(parent: int) -> list[int]:
+    """Pool workers started by process ``parent`` (not its resource tracker)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue  # gone meanwhile
+        if int(stat.rsplit(")", 1)[1].split()[1]) == parent and b"spawn_main" in command:
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_a_killed_worker_is_one_line_and_no_verdict(populated: Path, tmp_path: Path) -> None:
+    # 601 passports in chunks of 256 and one log span: the worker is handed two of the four
+    # tasks, so once it dies before answering, the check cannot conclude anything.
+    home = tmp_path / "home"
+    home.mkdir()
+    _copy(populated, home).rename(home / "ledger.db")
+    check = subprocess.Popen(
+        [sys.executable, "-m", "cli", "--home", str(home), "check", "--jobs", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not (workers := _spawned_workers(check.pid)) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert workers, "the check started no worker"
+    os.kill(workers[0], signal.SIGKILL)  # as the kernel's out-of-memory killer would
+    out, err = check.communicate(timeout=60)
+    assert check.returncode == 1
+    assert err.splitlines() == [
+        "dpp: a check process stopped before finishing its share (killed, or out of memory); "
+        "nothing was concluded: run the check again, or with one job"
+    ], err
+    assert "problems" not in out
