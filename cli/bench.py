@@ -73,7 +73,8 @@ def bench(items: int, events: int, jobs: int | None, repeat: int, as_json: bool)
             "check",
             f"speed-up {result['check_speedup']:.2f}x",
             "check_speedup",
-            f"with {result['parameters']['jobs']} processes",
+            f"with {result['parameters']['jobs']} processes, which do at best "
+            f"{result['parallel_ceiling']:.2f}x the work of one here",
         ),
     ]
     for name, figure, key, context in rows:

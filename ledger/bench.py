@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from importlib import metadata
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -280,6 +281,49 @@ def _verify(key: pp.PublicKey, signature: bytes, message: bytes) -> bool:
     return True
 
 
+def parallel_ceiling(jobs: int, count: int = 3000) -> float:
+    """How many times one process's work ``jobs`` processes do at once on this machine.
+
+    The same primitives a check spends its time in (Ed25519 verify, CBOR encode), timed alone
+    and then in ``jobs`` processes released together by a barrier. On a machine whose cores
+    are shared or throttled this is below ``jobs``, and no real parallel path can beat it.
+    """
+    alone = min(_kernel(count) for _ in range(2))
+    if jobs == 1:
+        return 1.0
+    context = get_context("spawn")
+    barrier = context.Barrier(jobs)
+    with context.Pool(jobs, initializer=_join, initargs=(barrier,)) as pool:
+        together = pool.map(_kernel_together, [count] * jobs, chunksize=1)
+    return jobs * alone / max(together)
+
+
+_barrier: Any = None
+
+
+def _join(barrier: Any) -> None:
+    global _barrier  # noqa: PLW0603 - one per pool process, set once at its start
+    _barrier = barrier
+
+
+def _kernel_together(count: int) -> float:
+    _kernel(count // 10)  # warm, while the slower processes still import
+    _barrier.wait()
+    return _kernel(count)
+
+
+def _kernel(count: int) -> float:
+    key = pp.SigningKey.generate()
+    message = cbor.encode(sample_product(1, "P-1"))
+    signature, public = key.sign(message), key.public_key
+    payload = sample_product(2, "P-2")
+    started = time.perf_counter()
+    for _ in range(count):
+        public.verify(signature, message)
+        cbor.encode(payload)
+    return time.perf_counter() - started
+
+
 def _timed_each(actions: Sequence[Callable[[], object]], repeat: int) -> list[float]:
     samples = []
     for _ in range(repeat):
@@ -338,6 +382,8 @@ def run(*, items: int, events: int, jobs: int | None, repeat: int, say: Progress
         one = Figure.of(_timed(lambda: check_ledger(bench.path, jobs=1), repeat))
         many = Figure.of(_timed(lambda: check_ledger(bench.path, jobs=jobs), repeat))
         say(f"checked the ledger with 1 and {jobs} processes")
+    parallel = Figure.of([parallel_ceiling(jobs) for _ in range(repeat)])
+    say(f"{jobs} processes do {parallel.median:.2f} times the work of one on this machine")
     issue_ceiling = 1 / sum(ceilings[k].median for k in ("sign", "hash", "encode", "insert"))
     return {
         "issue_eps": issued.median,
@@ -345,6 +391,8 @@ def run(*, items: int, events: int, jobs: int | None, repeat: int, say: Progress
         "verify_eps": verified.median,
         "verify_ratio": verified.median * ceilings["verify"].median,
         "check_speedup": one.median / many.median,
+        # What ``jobs`` processes do at best here: the ceiling check_speedup is measured against.
+        "parallel_ceiling": parallel.median,
         "bytes_per_event": bytes_per_event,
         "inclusion_proof_ms": proofs["inclusion_ms"].median,
         "consistency_proof_ms": proofs["consistency_ms"].median,
@@ -366,6 +414,7 @@ def run(*, items: int, events: int, jobs: int | None, repeat: int, say: Progress
             "verify_eps": verified.as_dict(),
             "check_1_job_s": one.as_dict(),
             f"check_{jobs}_jobs_s": many.as_dict(),
+            "parallel_ceiling": parallel.as_dict(),
             "bytes_per_event_vacuumed": vacuumed,
             **{k: f.as_dict() for k, f in proofs.items()},
         },

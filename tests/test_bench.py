@@ -13,6 +13,7 @@ FIELDS = (
     "verify_eps",
     "verify_ratio",
     "check_speedup",
+    "parallel_ceiling",
     "bytes_per_event",
     "inclusion_proof_ms",
     "consistency_proof_ms",
@@ -51,6 +52,7 @@ def test_bench_reports_every_field(tmp_path: Path) -> None:
     assert set(report["ceilings_us"]) == {"sign", "verify", "hash", "encode", "insert"}
     assert report["issue_eps"] > 0
     assert report["verify_ratio"] > 0
+    assert 0.5 < report["parallel_ceiling"] <= 2.5  # two processes: at best about twice one
     assert report["bytes_per_event"] > 100
     assert 100 < report["details"]["bytes_per_event_vacuumed"] <= report["bytes_per_event"]
     parts = report["breakdown_us"]
