@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 FIELDS = (
     "issue_eps",
@@ -73,3 +76,19 @@ def test_the_resolver_page_benchmark_runs(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "passport page on 400 passports: median" in result.stdout
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="needs valgrind")
+def test_the_instruction_count_benchmark_counts(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run(
+        [sys.executable, str(root / "benchmarks" / "instructions.py"), "parse", "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    # A bundle's three events take tens of thousands of instructions each to read, not zero.
+    assert 20_000 < json.loads(result.stdout)["parse"] < 5_000_000
