@@ -15,12 +15,15 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import partial
 from importlib import metadata
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from threading import BrokenBarrierError
+from typing import Any, Final
 
 from sqlite_utils import Database
 
@@ -32,6 +35,7 @@ from . import db as ledger_db
 from .bulk import issue_many
 from .check import check_ledger
 from .demo import sample_product
+from .errors import WorkerError
 from .log import MerkleLog
 from .store import Ledger
 
@@ -293,8 +297,19 @@ def parallel_ceiling(jobs: int, count: int = 3000) -> float:
         return 1.0
     context = get_context("spawn")
     barrier = context.Barrier(jobs)
-    with context.Pool(jobs, initializer=_join, initargs=(barrier,)) as pool:
-        together = pool.map(_kernel_together, [count] * jobs, chunksize=1)
+    with ProcessPoolExecutor(
+        jobs, mp_context=context, initializer=_join, initargs=(barrier,)
+    ) as pool:
+        # Each process takes one task and holds it at the barrier, so each runs exactly one.
+        futures = [pool.submit(_kernel_together, count) for _ in range(jobs)]
+        try:
+            together = [future.result() for future in futures]
+        except (BrokenProcessPool, BrokenBarrierError):
+            barrier.abort()  # release the processes still waiting for the one that died
+            raise WorkerError(
+                "a benchmark process stopped before finishing (killed, out of memory, or "
+                "failed to start); run the benchmark again"
+            ) from None
     return jobs * alone / max(together)
 
 
@@ -308,8 +323,11 @@ def _join(barrier: Any) -> None:
 
 def _kernel_together(count: int) -> float:
     _kernel(count // 10)  # warm, while the slower processes still import
-    _barrier.wait()
+    _barrier.wait(timeout=_BARRIER_TIMEOUT)
     return _kernel(count)
+
+
+_BARRIER_TIMEOUT: Final = 300.0  # seconds a process waits for the slowest to start
 
 
 def _kernel(count: int) -> float:

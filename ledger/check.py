@@ -107,11 +107,11 @@ def _in_parallel(
     """Run ``tasks`` on ``jobs - 1`` workers from the front and in this process from the back.
 
     This process works while the workers start (a fresh interpreter spends about half a second
-    importing the package). Workers are handed a few tasks at a time, never all of them, so no
-    queued task ever has to be taken back.
+    importing the package). Workers are handed a few tasks at a time, never the last one, so
+    this process always has work and no queued task ever has to be taken back.
 
     Raises:
-        WorkerError: a worker died (killed, out of memory) before finishing its tasks.
+        WorkerError: a worker stopped (killed, out of memory, failed to start) before finishing.
     """
     workers = jobs - 1
     front, back = 0, len(tasks)
@@ -121,7 +121,7 @@ def _in_parallel(
 
             def hand_out() -> None:
                 nonlocal front
-                while len(running) < 2 * workers and front < back:
+                while len(running) < 2 * workers and back - front > 1:
                     task, args, _ = tasks[front]
                     running[pool.submit(task, *args)] = front
                     front += 1
@@ -132,19 +132,24 @@ def _in_parallel(
                     index = running.pop(future)
                     record(index, future.result(), tasks[index][2])
 
-            hand_out()
-            while front < back:
-                back -= 1
-                task, args, passports = tasks[back]
-                record(back, task(*args), passports)
-                collect(0)
+            try:
                 hand_out()
-            while running:
-                collect(None)
+                while front < back:
+                    back -= 1
+                    task, args, passports = tasks[back]
+                    record(back, task(*args), passports)
+                    collect(0)
+                    hand_out()
+                while running:
+                    collect(None)
+            except BaseException:
+                # Failing or interrupted here: don't wait for the workers' queued tasks first.
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
     except BrokenProcessPool:
         raise WorkerError(
-            "a check process stopped before finishing its share (killed, or out of memory); "
-            "nothing was concluded: run the check again, or with one job"
+            "a check process stopped before finishing its share (killed, out of memory, or "
+            "failed to start); nothing was concluded: run the check again, or with one job"
         ) from None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 import passport as pp
 from ledger import Ledger, MovedOnError, issue_many
@@ -53,6 +54,22 @@ def bulk(path: str, run: int, total: int, batch: int) -> None:
             batch_size=batch,
             progress=lambda n: print(n, flush=True),
         )
+
+
+def spawned_workers(parent: int) -> list[int]:
+    """Pool workers started by process ``parent`` (not its resource tracker)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue  # gone meanwhile
+        if int(stat.rsplit(")", 1)[1].split()[1]) == parent and b"spawn_main" in command:
+            found.append(int(entry.name))
+    return found
 
 
 if __name__ == "__main__":

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+
+from tests.procs import spawned_workers
 
 FIELDS = (
     "issue_eps",
@@ -92,3 +97,29 @@ def test_the_instruction_count_benchmark_counts(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     # A bundle's three events take tens of thousands of instructions each to read, not zero.
     assert 20_000 < json.loads(result.stdout)["parse"] < 5_000_000
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_a_killed_process_ends_the_parallel_ceiling_with_an_error_not_a_hang() -> None:
+    # The survivor waits at the barrier for the dead one; it must be released, not wait on.
+    code = (
+        "import passport as pp\n"
+        "from ledger.bench import parallel_ceiling\n"
+        "if __name__ == '__main__':\n"
+        "    try:\n"
+        "        parallel_ceiling(2, count=200_000)\n"
+        "    except pp.DppError as error:\n"
+        "        print(error)\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 60
+    while len(workers := spawned_workers(child.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert len(workers) == 2, "the ceiling started no pool"
+    os.kill(workers[0], signal.SIGKILL)
+    out, err = child.communicate(timeout=120)
+    assert child.returncode == 0, err[-2000:]
+    assert out.startswith("a benchmark process stopped before finishing"), out
+    assert spawned_workers(child.pid) == []

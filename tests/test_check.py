@@ -15,7 +15,7 @@ import pytest
 
 from ledger import Ledger, check_ledger, issue_many
 from tests.ledger_helpers import new_ledger, store_chain
-from tests.procs import NOW
+from tests.procs import NOW, spawned_workers
 from tests.world import PRODUCT, T0, World, gtin
 
 W = World()
@@ -49,6 +49,9 @@ def test_one_job_and_two_jobs_agree(populated: Path) -> None:
     assert one
     assert two
     assert (one.passports, one.events) == (two.passports, two.events) == (601, 603)
+    # Two tasks (the log, one chunk of every passport): one for the worker, one for this process.
+    few = check_ledger(populated, jobs=2, now=NOW, chunk=601)
+    assert (few.passports, few.events, few.problems) == (601, 603, ())
     assert calls[-1] == (601, 601)
     progress: list[tuple[int, int]] = []
     check_ledger(
@@ -198,22 +201,6 @@ def test_a_dropped_event_is_found_through_the_log(populated: Path, tmp_path: Pat
     assert any("holds 603 leaves for 602 stored events" in p.message for p in report.problems)
 
 
-def _spawned_workers(parent: int) -> list[int]:
-    """Pool workers started by process ``parent`` (not its resource tracker)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            command = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue  # gone meanwhile
-        if int(stat.rsplit(")", 1)[1].split()[1]) == parent and b"spawn_main" in command:
-            found.append(int(entry.name))
-    return found
-
-
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 def test_a_killed_worker_is_one_line_and_no_verdict(populated: Path, tmp_path: Path) -> None:
     # 601 passports in chunks of 256 and one log span: the worker is handed two of the four
@@ -228,14 +215,14 @@ def test_a_killed_worker_is_one_line_and_no_verdict(populated: Path, tmp_path: P
         text=True,
     )
     deadline = time.monotonic() + 30
-    while not (workers := _spawned_workers(check.pid)) and time.monotonic() < deadline:
+    while not (workers := spawned_workers(check.pid)) and time.monotonic() < deadline:
         time.sleep(0.005)
     assert workers, "the check started no worker"
     os.kill(workers[0], signal.SIGKILL)  # as the kernel's out-of-memory killer would
     out, err = check.communicate(timeout=60)
     assert check.returncode == 1
     assert err.splitlines() == [
-        "dpp: a check process stopped before finishing its share (killed, or out of memory); "
-        "nothing was concluded: run the check again, or with one job"
+        "dpp: a check process stopped before finishing its share (killed, out of memory, or "
+        "failed to start); nothing was concluded: run the check again, or with one job"
     ], err
     assert "problems" not in out
