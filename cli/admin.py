@@ -12,7 +12,16 @@ from passport.certs import Role
 from passport.checkpoint import check_name
 from passport.report import format_time
 
-from .env import LOG_KEY, Home, TimeParam, UsageProblem, emit_json, json_option, short
+from .env import (
+    LOG_KEY,
+    Home,
+    TimeParam,
+    UsageProblem,
+    emit_json,
+    json_option,
+    output_path,
+    short,
+)
 from .main import dpp
 
 YEAR = 365 * 86_400
@@ -357,9 +366,10 @@ def trust_export(home: Home, output: str) -> None:
     Example:
       dpp trust export -o trust.json
     """
+    target = output_path(home, output)
     with home.ledger() as ledger:
         text = ledger.trust().to_json()
-    write_atomic(output, text.encode())
+    write_atomic(target, text.encode())
     click.echo(f"Wrote {output}")
 
 

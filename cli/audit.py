@@ -11,7 +11,17 @@ from passport.audit import AuditError, audit
 from passport.checkpoint import read_unverified
 from passport.errors import LogError
 
-from .env import Home, UsageProblem, emit_json, json_option, progress, resolve, short, trust_option
+from .env import (
+    Home,
+    UsageProblem,
+    emit_json,
+    json_option,
+    output_path,
+    progress,
+    resolve,
+    short,
+    trust_option,
+)
 from .items import trust_for
 from .main import dpp
 
@@ -43,10 +53,11 @@ def log_checkpoint(home: Home, output: str | None) -> None:
     Example:
       dpp log checkpoint -o checkpoint-2026-05-01.txt
     """
+    target = output_path(home, output) if output else None  # refused before anything is signed
     with home.ledger(write=True) as ledger:
         note = ledger.checkpoints.sign()
-    if output:
-        write_atomic(output, note.encode())
+    if target is not None:
+        write_atomic(target, note.encode())
     click.echo(note, nl=False)
 
 

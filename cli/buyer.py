@@ -13,7 +13,17 @@ from passport import gs1, ownership
 from passport.evidence import find_conflicts
 from passport.qr import offline_payload, read_payload
 
-from .env import Home, TimeParam, UsageProblem, emit_json, json_option, resolve, short, trust_option
+from .env import (
+    Home,
+    TimeParam,
+    UsageProblem,
+    emit_json,
+    json_option,
+    output_path,
+    resolve,
+    short,
+    trust_option,
+)
 from .items import is_bundle_path, trust_for
 from .main import dpp
 from .render import print_report
@@ -182,6 +192,7 @@ def qr(home: Home, reference: str, form: str, resolver: str | None, output: str 
       dpp qr 3f1c9a2b -o bag-link.png
       dpp qr bag.dpp --form offline -o bag-offline.svg
     """
+    target = output_path(home, output) if output else None
     if is_bundle_path(reference):
         bundle = read_bundle(reference)
     else:
@@ -193,8 +204,8 @@ def qr(home: Home, reference: str, form: str, resolver: str | None, output: str 
     else:
         base = resolver or home.config().get("resolver") or "https://localhost:8000"
         payload = gs1.digital_link(base, first.data["gtin"], first.data["serial"], first.pid)
-    if output:
-        qrimage.write_image(payload, output)
+    if target is not None:
+        qrimage.write_image(payload, target)
         click.echo(f"Wrote {output}: {payload if form == 'link' else f'{len(payload)} characters'}")
     else:
         click.echo(qrimage.terminal_text(payload))

@@ -29,6 +29,26 @@ class UsageProblem(pp.DppError):
     """The command was asked for something that cannot work as given (exit code 2)."""
 
 
+def output_path(home: Home, output: str) -> Path:
+    """Check a path the user asked us to write: an existing folder, never the ledger home.
+
+    ``-o`` replaces a regular file there; it must not replace the ledger, a key file, a device
+    or a folder, and a typo must not create folders.
+
+    Raises:
+        UsageProblem: no such folder, not a regular file, or inside the ledger home.
+    """
+    path = Path(output)
+    parent = path.parent
+    if not parent.is_dir():
+        raise UsageProblem(f"{output}: there is no folder {parent} to write it in")
+    if path.exists() and not path.is_file():
+        raise UsageProblem(f"{output}: not a regular file; refusing to replace it")
+    if path.resolve().is_relative_to(home.path.resolve()):
+        raise UsageProblem(f"{output}: inside the ledger home {home.path}; write exports elsewhere")
+    return path
+
+
 @dataclass
 class Passphrase:
     """Asks once per run: ``DPP_PASSPHRASE`` if set, else a hidden prompt on a terminal."""

@@ -19,7 +19,17 @@ from ledger.files import MAX_TEXT_FILE, append_to_bundle, read_bounded, read_bun
 from passport import gs1, schema, wire
 
 from .admin import public_key_of
-from .env import Home, UsageProblem, emit_json, json_option, progress, resolve, short, trust_option
+from .env import (
+    Home,
+    UsageProblem,
+    emit_json,
+    json_option,
+    output_path,
+    progress,
+    resolve,
+    short,
+    trust_option,
+)
 from .main import dpp
 from .render import print_report
 
@@ -472,10 +482,11 @@ def export(home: Home, reference: str, output: str) -> None:
     Example:
       dpp export 3f1c9a2b -o bag.dpp
     """
+    target = output_path(home, output)
     with home.ledger() as ledger:
         pid = resolve(ledger, reference)
         data = ledger.export(pid)
-    write_atomic(output, data)
+    write_atomic(target, data)
     click.echo(f"Wrote {output} ({len(data)} bytes, passport {short(pid)})")
 
 

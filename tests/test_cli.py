@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -446,3 +448,43 @@ def test_an_unreadable_checkpoint_is_exit_2(home: Path, tmp_path: Path) -> None:
     result = run(home, "audit", str(garbage))
     assert result.exit_code == 2
     assert "not a readable checkpoint" in _one_line_error(result)
+
+
+WRITERS = [
+    pytest.param(("export", "{pid}"), id="export"),
+    pytest.param(("qr", "{pid}"), id="qr"),
+    pytest.param(("trust", "export"), id="trust-export"),
+    pytest.param(("log", "checkpoint"), id="log-checkpoint"),
+]
+
+
+@pytest.mark.parametrize("command", WRITERS)
+def test_output_never_replaces_the_ledger_a_key_a_device_or_a_folder(
+    home: Path, pid: str, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    args = [part.format(pid=pid) for part in command]
+    key_file = next((home / "keys").iterdir())
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    before = (snapshot(home / "ledger.db"), key_file.read_bytes())
+    cases = [
+        (home / "ledger.db", "inside the ledger home"),
+        (key_file, "inside the ledger home"),
+        (home / "keys" / ".." / "config.json", "inside the ledger home"),
+        (fifo, "not a regular file"),
+        (folder, "is a directory"),  # click refuses it first
+        (tmp_path / "typo" / "x.out", "no folder"),
+    ]
+    for target, reason in cases:
+        result = run(home, *args, "-o", str(target))
+        assert result.exit_code == 2, (target, result.output)
+        assert reason in _one_line_error(result), target
+    assert (snapshot(home / "ledger.db"), key_file.read_bytes()) == before
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert folder.is_dir()
+    assert not (tmp_path / "typo").exists()
+    fine = run(home, *args, "-o", str(tmp_path / "out.svg"))
+    assert fine.exit_code == 0, fine.output
+    assert (tmp_path / "out.svg").stat().st_size > 0
