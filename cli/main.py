@@ -6,8 +6,9 @@ unreadable input. Errors are one line on stderr; ``--verbose`` adds their causes
 
 from __future__ import annotations
 
+import signal
 import sys
-from typing import Any
+from typing import Any, Final, NoReturn
 
 import click
 
@@ -31,11 +32,15 @@ class DppGroup(click.Group):
         """Run the command; turn a project error into one line and an exit code."""
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise click.exceptions.Abort from None  # one line, not click's blank one before it
         except click.UsageError as error:
             where = error.ctx.command_path if error.ctx else "dpp"
             click.echo(f"{where}: {error.format_message()} (see {where} --help)", err=True)
             ctx.exit(2)
         except pp.DppError as error:
+            if _asked:
+                _stopped()  # an error a stop caused (a worker stopped with us) is not news
             _report(ctx, str(error), error)
             ctx.exit(exit_code(error))
         except OSError as error:
@@ -71,18 +76,53 @@ def dpp(ctx: click.Context, home: str | None, verbose: bool) -> None:
     ctx.obj = resolve_home(home)
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived: unwind every ``with`` and ``finally`` on the way out, then exit 143."""
+
+
+# Ctrl-C and a polite kill unwind the same way: transactions roll back, workers are stopped.
+_STOPS: Final = {signal.SIGINT: (130, "aborted"), signal.SIGTERM: (143, "terminated")}
+_asked: list[int] = []  # the stop signals received, in order
+
+
+def _on_stop(number: int, _frame: object) -> None:
+    _asked.append(number)
+    raise KeyboardInterrupt if number == signal.SIGINT else Terminated
+
+
+def _unraisable(report: Any) -> None:
+    # Code in C that cannot pass an exception on reports it as "unraisable" and carries on; a
+    # stop's exception can land there. The stop was recorded, so main() still stops after
+    # the command, in one line, without that report.
+    if _asked and issubclass(report.exc_type, KeyboardInterrupt | Terminated):
+        return
+    sys.__unraisablehook__(report)
+
+
+def _stopped() -> NoReturn:
+    code, word = _STOPS[signal.Signals(_asked[0])]
+    click.echo(f"dpp: {word}", err=True)
+    sys.exit(code)
+
+
 def main() -> None:
     """Console entry point."""
     from . import admin, audit, bench, buyer, demo, items, serve  # noqa: F401 - registers commands
 
+    for number in _STOPS:
+        signal.signal(number, _on_stop)
+    sys.unraisablehook = _unraisable
     try:
         code = dpp.main(standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("dpp: aborted", err=True)
-        sys.exit(130)
+    except (click.exceptions.Abort, KeyboardInterrupt, Terminated):
+        if not _asked:
+            _asked.append(signal.SIGINT)  # a prompt answered with Ctrl-D
+        _stopped()
     except click.ClickException as error:
         error.show()
         sys.exit(2 if isinstance(error, click.UsageError) else error.exit_code)
+    if _asked:
+        _stopped()  # a stop swallowed on its way (see _unraisable): the command ended anyway
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -9,10 +9,12 @@ per passport (nothing is repaired: an auditor reads the report).
 from __future__ import annotations
 
 import os
+import signal
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -117,7 +119,9 @@ def _in_parallel(
     front, back = 0, len(tasks)
     running: dict[Future[tuple[int, list[Problem]]], int] = {}
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        with ProcessPoolExecutor(
+            max_workers=workers, mp_context=get_context("spawn"), initializer=_worker_start
+        ) as pool:
 
             def hand_out() -> None:
                 nonlocal front
@@ -133,7 +137,8 @@ def _in_parallel(
                     record(index, future.result(), tasks[index][2])
 
             try:
-                hand_out()
+                with _signals_held():  # the first tasks start the workers
+                    hand_out()
                 while front < back:
                     back -= 1
                     task, args, passports = tasks[back]
@@ -151,6 +156,31 @@ def _in_parallel(
             "a check process stopped before finishing its share (killed, out of memory, or "
             "failed to start); nothing was concluded: run the check again, or with one job"
         ) from None
+
+
+_STOPPING: Final = frozenset({signal.SIGINT, signal.SIGTERM})
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM while worker processes start; they arrive right after.
+
+    A start cut short leaves a child reading its orders from a parent that has gone, and the
+    child prints a traceback on the terminal the user is looking at.
+    """
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _worker_start() -> None:
+    # Ctrl-C reaches every process on the terminal: the check's own process answers it and
+    # stops the workers, so a worker ignores it rather than print a traceback. The worker was
+    # started under the held mask: let SIGTERM through again.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)
 
 
 def _log_span_task(path: Path, start: int, end: int) -> tuple[int, list[Problem]]:

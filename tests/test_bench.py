@@ -107,7 +107,7 @@ def test_a_killed_process_ends_the_parallel_ceiling_with_an_error_not_a_hang() -
         "from ledger.bench import parallel_ceiling\n"
         "if __name__ == '__main__':\n"
         "    try:\n"
-        "        parallel_ceiling(2, count=200_000)\n"
+        "        parallel_ceiling(2, count=20_000)\n"
         "    except pp.DppError as error:\n"
         "        print(error)\n"
     )

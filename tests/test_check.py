@@ -226,3 +226,53 @@ def test_a_killed_worker_is_one_line_and_no_verdict(populated: Path, tmp_path: P
         "failed to start); nothing was concluded: run the check again, or with one job"
     ], err
     assert "problems" not in out
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+@pytest.mark.parametrize(
+    ("group", "stop", "ending"),
+    [
+        (False, signal.SIGTERM, (143, "dpp: terminated\n")),  # a service manager's polite kill
+        (True, signal.SIGTERM, (143, "dpp: terminated\n")),
+        (True, signal.SIGINT, (130, "dpp: aborted\n")),  # Ctrl-C reaches every process
+    ],
+    ids=["term", "term-group", "ctrl-c"],
+)
+def test_a_stopped_check_says_one_line_and_leaves_no_worker(
+    populated: Path, tmp_path: Path, group: bool, stop: signal.Signals, ending: tuple[int, str]
+) -> None:
+    # Sent while the worker checks passports: no worker may be left running (holding the
+    # pipes a caller waits on) or print a traceback.
+    home = tmp_path / "home"
+    home.mkdir()
+    _copy(populated, home).rename(home / "ledger.db")
+    check = subprocess.Popen(
+        [sys.executable, "-m", "cli", "--home", str(home), "check", "--jobs", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while not (workers := spawned_workers(check.pid)) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert workers, "the check started no worker"
+    while not _has_open(workers[0], "ledger.db") and time.monotonic() < deadline:
+        time.sleep(0.005)
+    if group:
+        os.killpg(check.pid, stop)
+    else:
+        check.send_signal(stop)
+    _, err = check.communicate(timeout=60)
+    assert (check.returncode, err) == ending, err
+    deadline = time.monotonic() + 20
+    while Path(f"/proc/{workers[0]}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not Path(f"/proc/{workers[0]}").exists(), "the worker outlived the check"
+
+
+def _has_open(pid: int, name: str) -> bool:
+    try:
+        return any(link.resolve().name == name for link in Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False  # gone, or between two looks
