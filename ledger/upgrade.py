@@ -3,7 +3,8 @@
 Version 2 stores the same events in the same log order, so the transparency log keeps its
 roots and every checkpoint it signed stays true; only the indexes around the events change
 (see db.py). The copy is checked before it commits: the log's root at the newest checkpoint
-must still be the signed one, and every event and passport must have come across. Anything
+must still be the signed one, every event must rehash to the log's stored blocks and read as
+the chain row it sits in, and every event and passport must have come across. Anything
 else rolls the whole conversion back and leaves the file as it was.
 
 Once committed, the file is compacted (``VACUUM``) into the pages a new ledger has: the
@@ -19,8 +20,9 @@ from typing import Final
 
 import sqlite_utils
 
+from passport import wire
 from passport.checkpoint import read_unverified
-from passport.errors import StorageError
+from passport.errors import DppError, StorageError
 
 from . import db as _db
 from .errors import NotALedgerError
@@ -168,6 +170,25 @@ def _checked(db: sqlite_utils.Database, path: Path, old: dict[str, int]) -> Upgr
         size = checkpoint.size
         if size > log.size() or log.root(size) != checkpoint.root:
             problems.append(f"the log's root at size {size} is not the one its checkpoint signed")
+    # The stored blocks came over as they were: rehash every event under them, and read every
+    # event, so that damage inside a block is refused too, not only at the log's right edge.
+    problems += log.audit_blocks(0, log.size())
+    problems += _unreadable_events(db)
     if problems:
         raise StorageError(f"{path}: not upgraded, the file is unchanged: {problems[0]}")
     return Upgraded(events, passports, size, None)
+
+
+def _unreadable_events(db: sqlite_utils.Database) -> list[str]:
+    """Events whose bytes do not parse, or name another place in a chain than their row."""
+    rows = db.execute(
+        "SELECT c.pid, c.seq, c.idx, e.cose FROM chains c JOIN events e ON e.idx = c.idx"
+    )
+    for pid, seq, idx, cose in rows:
+        try:
+            event = wire.parse_event(bytes(cose), what=f"the event at log index {idx - 1}")
+        except DppError as exc:
+            return [str(exc)]
+        if (event.pid, event.seq) != (bytes(pid), seq):
+            return [f"the event at log index {idx - 1} is not event {seq} of its passport"]
+    return []

@@ -137,3 +137,28 @@ def test_a_file_in_use_is_upgraded_but_not_compacted(v1: Path) -> None:
     reader.close()
     assert done == Upgraded(74, 71, 74, not_compacted="database is locked")
     assert check_ledger(v1, jobs=1, now=NOW).problems == ()
+
+
+@pytest.mark.parametrize(
+    ("idx", "damage", "reason"),
+    [
+        (3, b"\x00", "do not hash to the log's stored subtree"),  # inside the first block
+        (20, b"", "do not hash to the log's stored subtree"),
+    ],
+    ids=["replaced", "truncated"],
+)
+def test_an_event_damaged_inside_a_stored_block_is_refused(
+    v1: Path, idx: int, damage: bytes, reason: str
+) -> None:
+    # The right edge is rehashed to check the checkpoint's root; the blocks before it are
+    # stored hashes, so damage under them must be found by rehashing them.
+    conn = sqlite3.connect(v1)
+    conn.execute("DROP TRIGGER events_append_only_update")
+    (cose,) = conn.execute("SELECT cose FROM events WHERE idx = ?", [idx]).fetchone()
+    conn.execute("UPDATE events SET cose = ? WHERE idx = ?", [damage or cose[:-1], idx])
+    conn.commit()
+    conn.close()
+    before = snapshot(v1)
+    with pytest.raises(StorageError, match=reason):
+        upgrade(v1)
+    assert snapshot(v1) == before
