@@ -20,6 +20,7 @@ from .env import (
     emit_json,
     json_option,
     output_path,
+    resolver_url,
     short,
 )
 from .main import dpp
@@ -47,16 +48,20 @@ def init(home: Home, origin: str | None, resolver: str) -> None:
         raise UsageProblem(f"{home.path} already holds a ledger")
     if origin is not None:
         try:
+            origin.encode("utf-8")
             check_name(origin)
+        except UnicodeError:
+            raise UsageProblem("--origin: not valid UTF-8 text") from None
         except pp.DppError as error:
             raise UsageProblem(str(error)) from None
+    resolver = resolver_url(resolver)  # everything is checked before anything is created
     home.path.mkdir(parents=True, exist_ok=True)
     log = home.keystore.create(LOG_KEY, KeyRole.LOG, home.passphrase.new)
     origin = origin or f"dpp-ledger/{log.public_key.kid_hex[:12]}"
     with Ledger.create(home.ledger_path) as ledger:
         verifier = ledger.checkpoints.set_log(origin, home.signing_key(LOG_KEY))
         ledger.checkpoints.sign()
-    home.save_config({"v": 1, "resolver": resolver.rstrip("/")})
+    home.save_config({"v": 1, "resolver": resolver})
     click.echo(f"Created {home.path}: ledger, key store, log {origin}")
     click.echo(f"Log verifier key: {verifier.to_vkey()}")
 

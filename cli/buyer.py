@@ -21,6 +21,7 @@ from .env import (
     json_option,
     output_path,
     resolve,
+    resolver_url,
     short,
     trust_option,
 )
@@ -202,7 +203,7 @@ def qr(home: Home, reference: str, form: str, resolver: str | None, output: str 
     if form == "offline":
         payload = offline_payload(bundle)
     else:
-        base = resolver or home.config().get("resolver") or "https://localhost:8000"
+        base = resolver_url(resolver or home.config().get("resolver") or "https://localhost:8000")
         payload = gs1.digital_link(base, first.data["gtin"], first.data["serial"], first.pid)
     if target is not None:
         qrimage.write_image(payload, target)

@@ -6,6 +6,7 @@ import datetime
 import json
 import os
 import sys
+import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -47,6 +48,32 @@ def output_path(home: Home, output: str) -> Path:
     if path.resolve().is_relative_to(home.path.resolve()):
         raise UsageProblem(f"{output}: inside the ledger home {home.path}; write exports elsewhere")
     return path
+
+
+def resolver_url(value: str) -> str:
+    """A resolver base URL as QR links use it: http(s), a host, no spaces; without a final /.
+
+    Raises:
+        UsageProblem: anything else (the links printed on products would be broken).
+    """
+    text = value.rstrip("/")
+    try:
+        text.encode("utf-8")
+        parts = urllib.parse.urlsplit(text)
+    except (UnicodeError, ValueError):
+        raise UsageProblem(f"resolver {value!r}: not a URL") from None
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.netloc
+        or parts.query
+        or parts.fragment
+        or any(c.isspace() or not c.isprintable() for c in text)
+        or len(text) > 200
+    ):
+        raise UsageProblem(
+            f"resolver {value!r}: give an http or https base URL such as https://id.example.com"
+        )
+    return text
 
 
 @dataclass

@@ -200,8 +200,11 @@ def read_rows(path: str) -> Iterator[tuple[int, Any]]:
     unknown = set(reader.fieldnames or ()) - set(CSV_COLUMNS)
     if unknown or not reader.fieldnames:
         raise pp.DecodeError(f"{path}: unknown columns {sorted(unknown)} (see dpp issue --help)")
-    for row in reader:
-        yield reader.line_num, csv_row(row)
+    try:
+        for row in reader:
+            yield reader.line_num, csv_row(row)
+    except csv.Error as exc:
+        raise pp.DecodeError(f"{path} line {reader.line_num}: not CSV ({exc})") from None
 
 
 def csv_row(row: dict[str, str | None]) -> dict[str, Any]:
@@ -232,7 +235,9 @@ def csv_row(row: dict[str, str | None]) -> dict[str, Any]:
 
 
 def _number(text: str) -> int | str:
-    return int(text) if text.isdigit() else text  # the schema names what is wrong
+    # ASCII digits only (Python counts superscripts and other scripts' digits as digits), and no
+    # more than fit a field; else the text goes on as it is and the schema names what is wrong.
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else text
 
 
 def _material(text: str) -> dict[str, Any]:

@@ -43,6 +43,12 @@ class DppGroup(click.Group):
                 _stopped()  # an error a stop caused (a worker stopped with us) is not news
             _report(ctx, str(error), error)
             ctx.exit(exit_code(error))
+        except UnicodeError as error:
+            # Bytes from argv that are not UTF-8 reach Python as lone surrogates.
+            if _asked:
+                _stopped()
+            _report(ctx, "an argument is not valid UTF-8 text", error)
+            ctx.exit(2)
         except OSError as error:
             where = f"{error.filename}: " if error.filename else ""
             _report(ctx, f"{where}{error.strerror or error}", error)

@@ -488,3 +488,50 @@ def test_output_never_replaces_the_ledger_a_key_a_device_or_a_folder(
     fine = run(home, *args, "-o", str(tmp_path / "out.svg"))
     assert fine.exit_code == 0, fine.output
     assert (tmp_path / "out.svg").stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "reason"),
+    [
+        ("--origin", "log\udcff", "not valid UTF-8"),  # the byte 0xff from a shell
+        ("--resolver", "http://a b", "give an http or https base URL"),
+        ("--resolver", "javascript:alert(1)", "give an http or https base URL"),
+        ("--resolver", "https://id.example/?q=1", "give an http or https base URL"),
+    ],
+)
+def test_init_refuses_what_would_break_its_links_and_creates_nothing(
+    tmp_path: Path, option: str, value: str, reason: str
+) -> None:
+    home = tmp_path / "h"
+    result = run(home, "init", option, value)
+    assert result.exit_code == 2
+    assert reason in _one_line_error(result)
+    assert not home.exists()
+
+
+def test_arguments_that_are_not_utf8_are_one_line(home: Path, pid: str, tmp_path: Path) -> None:
+    bundle = tmp_path / "bag.dpp"
+    run(home, "export", pid, "-o", str(bundle))
+    for args in (
+        ("owner", "prove", str(bundle), "--as", "alice", "--challenge", "c\udcff"),
+        ("owner", "check", str(bundle), "--challenge", "c\udcff", "--response", "AAAA"),
+        ("qr", pid, "--resolver", "https://id.example/\udcff"),
+    ):
+        result = run(home, *args)
+        assert result.exit_code == 2, (args, result.output)
+        assert "UTF-8" in _one_line_error(result) or "resolver" in _one_line_error(result)
+
+
+def test_csv_numbers_and_fields_out_of_bounds_are_named(home: Path, tmp_path: Path) -> None:
+    rows = tmp_path / "rows.csv"
+    header = "gtin,serial,model,recycled_content\n"
+    for cell in ("9" * 5000, "\u00b2", "\u0661\u0662"):
+        rows.write_text(header + f"{PRODUCT['gtin']},NUM-{len(cell)},Sac,{cell}\n")
+        result = run(home, "issue", "--brand", "brand", "--from", str(rows))
+        assert result.exit_code == 1, result.output
+        assert "line 2: " in result.stderr
+        assert "Traceback" not in result.output
+    rows.write_text(header + f"{PRODUCT['gtin']},BIG,{'x' * 200_000},1\n")
+    result = run(home, "issue", "--brand", "brand", "--from", str(rows))
+    assert result.exit_code == 2
+    assert "not CSV" in _one_line_error(result)
