@@ -25,7 +25,7 @@ from passport import wire
 from passport.checkpoint import verify_checkpoint
 from passport.keyring import Keyring
 
-from .errors import WorkerError
+from .errors import NotALedgerError, WorkerError
 from .store import Ledger, gtin_key
 
 CHUNK: Final = 256
@@ -74,9 +74,12 @@ def check_ledger(
     jobs = max(1, jobs or os.cpu_count() or 1)
     with Ledger.open(path) as ledger:
         now = ledger.clock() if now is None else now
-        problems = _ledger_wide(ledger)
-        pids = [row[0] for row in ledger.db.execute("SELECT pid FROM chains WHERE seq = 0")]
-        size = ledger.log.size()
+        try:
+            problems = _ledger_wide(ledger)
+            pids = [row[0] for row in ledger.db.execute("SELECT pid FROM chains WHERE seq = 0")]
+            size = ledger.log.size()
+        except sqlite3.DatabaseError as exc:  # a table dropped or mangled outside the ledger
+            raise NotALedgerError(f"{path}: not a usable ledger file ({exc})") from exc
     chunks = [pids[i : i + chunk] for i in range(0, len(pids), chunk)]
     spans = [(start, start + LOG_SPAN) for start in range(0, size, LOG_SPAN)]
     tasks: list[Task] = [(_log_span_task, (path, start, end), 0) for start, end in spans] + [

@@ -129,7 +129,9 @@ class KeyStore:
             raise KeyStoreError(
                 f"wrong passphrase for key '{name}' (or the file was altered)"
             ) from None
-        except (ValueError, KeyError, TypeError) as exc:
+        except KeyError as exc:
+            raise KeyStoreError(f"key file for '{name}' is damaged: no field {exc}") from None
+        except (ValueError, TypeError) as exc:
             raise KeyStoreError(f"key file for '{name}' is damaged: {exc}") from None
         signing = SigningKey.from_seed(seed)
         if signing.public_key.raw.hex() != document["public"]:
@@ -223,6 +225,8 @@ def _aad(header: dict[str, Any]) -> bytes:
 
 def _derive(secret: bytes, header: dict[str, Any]) -> bytes:
     kdf = header["kdf"]
+    if not isinstance(kdf, dict):
+        raise KeyStoreError("key file is damaged: its kdf is not a set of parameters")
     if (
         kdf.get("alg") != "scrypt"
         or not 14 <= kdf["log_n"] <= 22

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+import passport as pp
 from ledger import Ledger, check_ledger, issue_many
 from tests.ledger_helpers import new_ledger, store_chain
 from tests.procs import NOW, spawned_workers
@@ -276,3 +277,16 @@ def _has_open(pid: int, name: str) -> bool:
         return any(link.resolve().name == name for link in Path(f"/proc/{pid}/fd").iterdir())
     except OSError:
         return False  # gone, or between two looks
+
+
+@pytest.mark.parametrize("table", ["log_nodes", "passports", "event_hashes"])
+def test_a_ledger_missing_a_table_is_named_not_a_crash(
+    populated: Path, tmp_path: Path, table: str
+) -> None:
+    path = _copy(populated, tmp_path)
+    conn = sqlite3.connect(path)
+    conn.execute(f"DROP TABLE {table}")
+    conn.commit()
+    conn.close()
+    with pytest.raises(pp.DppError, match=f"not a usable ledger file .*no such table: {table}"):
+        check_ledger(path, jobs=1, now=NOW)

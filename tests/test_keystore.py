@@ -117,3 +117,17 @@ def test_public_key_exports(store: KeyStore) -> None:
     info = store.create("k", "owner", secret())
     assert info.public_key.to_pem().startswith("-----BEGIN PUBLIC KEY-----")
     assert len(info.public_key.raw.hex()) == 64
+
+
+@pytest.mark.parametrize("kdf", [123, [], "scrypt", None, {"alg": "scrypt"}])
+def test_a_key_file_with_a_damaged_kdf_is_named_damaged(store: KeyStore, kdf: object) -> None:
+    info = store.create("k", "owner", secret())
+    document = json.loads(info.path.read_text())
+    document["kdf"] = kdf
+    info.path.write_text(json.dumps(document))
+    with pytest.raises(KeyStoreError, match="damaged"):
+        store.load("k", secret())
+    del document["kdf"]
+    info.path.write_text(json.dumps(document))
+    with pytest.raises(KeyStoreError, match="damaged: no field 'kdf'"):
+        store.load("k", secret())
