@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
@@ -148,7 +148,10 @@ class Resolver:
         """POST /bundles: verify and import a bundle (only when enabled)."""
         if not self.accept_imports:
             return JSONResponse({"error": "this server does not accept imports"}, status_code=403)
-        data = await _bounded_body(request, wire.MAX_BUNDLE_SIZE)
+        try:
+            data = await _bounded_body(request, wire.MAX_BUNDLE_SIZE)
+        except ClientDisconnect:  # gone before sending its whole body: no one to answer
+            return Response(status_code=400)
         if data is None:
             return JSONResponse(
                 {"error": f"a bundle is at most {wire.MAX_BUNDLE_SIZE} bytes"}, status_code=413

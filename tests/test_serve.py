@@ -280,3 +280,42 @@ def test_the_page_in_headless_chromium(server: str, tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert shot.stat().st_size > 10_000
+
+
+def test_a_client_that_hangs_up_mid_upload_leaves_no_traceback(
+    ledger_path: Path, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(ledger_path, home / "ledger.db")
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DPP_")}
+    command = [str(Path(sys.executable).parent / "dpp"), "--home", str(home), "serve"]
+    process = subprocess.Popen(
+        [*command, "--port", str(port), "--accept-imports"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}/log/checkpoint"
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(url, timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        for _ in range(3):
+            with socket.create_connection(("127.0.0.1", port)) as upload:
+                upload.sendall(
+                    b"POST /bundles HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789"
+                )
+            time.sleep(0.2)
+        with urllib.request.urlopen(url, timeout=5) as response:
+            assert response.status == 200  # still serving
+    finally:
+        process.terminate()
+        _, err = process.communicate(timeout=10)
+    assert "Traceback" not in err, err[-3000:]
