@@ -107,14 +107,17 @@ def verify(
             }
         )
     else:
-        for path, report in zip(files, reports, strict=True):
-            print_report(report, path)
-        if compared:
-            click.echo(f"Scanned code: {'MATCHES' if matches else 'DOES NOT MATCH'}: {compared}")
+        # What makes a genuine file the wrong answer comes first: a buyer reads the top line.
+        if compared and not matches:
+            click.echo(f"NOT THIS ITEM: the scanned code DOES NOT MATCH this passport: {compared}")
         for evidence in conflicts:
             click.echo(f"{evidence.kind.upper()}: {evidence.detail}")
             click.echo(f"  first event  {evidence.first.hash.hex()}")
             click.echo(f"  second event {evidence.second.hash.hex()}")
+        for path, report in zip(files, reports, strict=True):
+            print_report(report, path)
+        if compared and matches:
+            click.echo(f"Scanned code: MATCHES: {compared}")
     if not all(reports) or not matches or conflicts:
         raise click.exceptions.Exit(1)
 

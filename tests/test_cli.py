@@ -330,7 +330,8 @@ def test_verify_against_a_scanned_code(home: Path, pid: str, tmp_path: Path) -> 
         home, "verify", str(bundle), "--link", f"https://id.example/01/{PRODUCT['gtin']}/21/OTHER"
     )
     assert wrong.exit_code == 1
-    assert "DOES NOT MATCH" in wrong.stdout
+    # The genuine file is the wrong item: that is the first thing a buyer reads.
+    assert wrong.stdout.startswith("NOT THIS ITEM: the scanned code DOES NOT MATCH")
     not_a_qr = tmp_path / "blank.png"
     from PIL import Image
 
@@ -388,6 +389,9 @@ def test_verify_two_copies_reports_a_fork(home: Path, pid: str, tmp_path: Path) 
     shutil.copy(one, two)
     assert run(home, "record", "resale", str(one), "--as", "alice", "--to", "bob").exit_code == 0
     assert run(home, "record", "stolen", str(two), "--as", "alice").exit_code == 0
+    plain = run(home, "verify", str(one), str(two))
+    assert plain.exit_code == 1
+    assert plain.stdout.startswith("FORK: "), plain.stdout[:200]
     result = run(home, "verify", str(one), str(two), "--json")
     assert result.exit_code == 1
     conflicts: list[dict[str, Any]] = json.loads(result.stdout)["conflicts"]
