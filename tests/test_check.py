@@ -206,20 +206,8 @@ def test_a_dropped_event_is_found_through_the_log(populated: Path, tmp_path: Pat
 def test_a_killed_worker_is_one_line_and_no_verdict(populated: Path, tmp_path: Path) -> None:
     # 601 passports in chunks of 256 and one log span: the worker is handed two of the four
     # tasks, so once it dies before answering, the check cannot conclude anything.
-    home = tmp_path / "home"
-    home.mkdir()
-    _copy(populated, home).rename(home / "ledger.db")
-    check = subprocess.Popen(
-        [sys.executable, "-m", "cli", "--home", str(home), "check", "--jobs", "2"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 30
-    while not (workers := spawned_workers(check.pid)) and time.monotonic() < deadline:
-        time.sleep(0.005)
-    assert workers, "the check started no worker"
-    os.kill(workers[0], signal.SIGKILL)  # as the kernel's out-of-memory killer would
+    check, worker = _check_with_a_worker(populated, tmp_path)
+    os.kill(worker, signal.SIGKILL)  # as the kernel's out-of-memory killer would
     out, err = check.communicate(timeout=60)
     assert check.returncode == 1
     assert err.splitlines() == [
@@ -244,6 +232,24 @@ def test_a_stopped_check_says_one_line_and_leaves_no_worker(
 ) -> None:
     # Sent while the worker checks passports: no worker may be left running (holding the
     # pipes a caller waits on) or print a traceback.
+    check, worker = _check_with_a_worker(populated, tmp_path)
+    deadline = time.monotonic() + 30
+    while not _has_open(worker, "ledger.db") and time.monotonic() < deadline:
+        time.sleep(0.005)
+    if group:
+        os.killpg(check.pid, stop)
+    else:
+        check.send_signal(stop)
+    _, err = check.communicate(timeout=60)
+    assert (check.returncode, err) == ending, err
+    deadline = time.monotonic() + 20
+    while Path(f"/proc/{worker}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not Path(f"/proc/{worker}").exists(), "the worker outlived the check"
+
+
+def _check_with_a_worker(populated: Path, tmp_path: Path) -> tuple[subprocess.Popen[str], int]:
+    """A real `dpp check --jobs 2` on a copy of ``populated`` in its own session; its worker."""
     home = tmp_path / "home"
     home.mkdir()
     _copy(populated, home).rename(home / "ledger.db")
@@ -258,18 +264,7 @@ def test_a_stopped_check_says_one_line_and_leaves_no_worker(
     while not (workers := spawned_workers(check.pid)) and time.monotonic() < deadline:
         time.sleep(0.005)
     assert workers, "the check started no worker"
-    while not _has_open(workers[0], "ledger.db") and time.monotonic() < deadline:
-        time.sleep(0.005)
-    if group:
-        os.killpg(check.pid, stop)
-    else:
-        check.send_signal(stop)
-    _, err = check.communicate(timeout=60)
-    assert (check.returncode, err) == ending, err
-    deadline = time.monotonic() + 20
-    while Path(f"/proc/{workers[0]}").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not Path(f"/proc/{workers[0]}").exists(), "the worker outlived the check"
+    return check, workers[0]
 
 
 def _has_open(pid: int, name: str) -> bool:
