@@ -48,10 +48,7 @@ def init(home: Home, origin: str | None, resolver: str) -> None:
         raise UsageProblem(f"{home.path} already holds a ledger")
     if origin is not None:
         try:
-            origin.encode("utf-8")
             check_name(origin)
-        except UnicodeError:
-            raise UsageProblem("--origin: not valid UTF-8 text") from None
         except pp.DppError as error:
             raise UsageProblem(str(error)) from None
     resolver = resolver_url(resolver)  # everything is checked before anything is created

@@ -24,6 +24,7 @@ SIGNATURE_PREFIX: Final = "\u2014 "  # em dash, space
 MAX_NOTE_SIZE: Final = 16 * 1024
 MAX_SIGNATURES: Final = 100
 _NAME: Final = re.compile(r"[^\s+]+")
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
 _SIZE: Final = re.compile(r"0|[1-9][0-9]{0,19}")
 _CONTROL: Final = re.compile(r"[\x00-\x09\x0b-\x1f]")
 
@@ -104,6 +105,8 @@ def check_name(name: str) -> str:
     """
     if not isinstance(name, str) or not _NAME.fullmatch(name) or len(name) > 256:
         raise LogError(f"{name!r} cannot name a log: use up to 256 characters, no spaces or '+'")
+    if not name.isascii() and _SURROGATE.search(name):  # bytes that were not UTF-8
+        raise LogError(f"{name!r} cannot name a log: it is not valid UTF-8 text")
     return name
 
 

@@ -11,6 +11,7 @@ from passport.audit import AuditError, audit
 from passport.checkpoint import (
     Checkpoint,
     NoteVerifier,
+    check_name,
     check_same_view,
     key_hash,
     open_note,
@@ -206,3 +207,19 @@ def test_verifier_keys_whose_base64_holds_a_plus_sign() -> None:
     )
     verifier = NoteVerifier("log", signer.public_key)
     assert NoteVerifier.from_vkey(verifier.to_vkey()) == verifier
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("", "no spaces"),
+        ("a b", "no spaces"),
+        ("a+b", "no spaces"),
+        ("x" * 257, "up to 256 characters"),
+        ("log\udcff", "not valid UTF-8"),  # the byte 0xff from a command line
+    ],
+)
+def test_names_a_log_cannot_have(name: str, reason: str) -> None:
+    with pytest.raises(LogError, match=reason):
+        check_name(name)
+    assert check_name("example.com/log-é") == "example.com/log-é"
