@@ -78,10 +78,9 @@ def _world(directory: Path) -> tuple[_Bench, list[bytes]]:
 def inside(path: str) -> None:
     """Run one path's loop with counting on around it (called under callgrind)."""
     import passport as pp  # noqa: PLC0415
-    from ledger.bench import _product  # noqa: PLC0415
+    from ledger.bench import _product, signed_records  # noqa: PLC0415
     from ledger.bulk import issue_many  # noqa: PLC0415
     from passport import cbor  # noqa: PLC0415
-    from passport.keyring import Keyring  # noqa: PLC0415
 
     with tempfile.TemporaryDirectory() as directory:
         bench, bundles = _world(Path(directory))
@@ -90,17 +89,10 @@ def inside(path: str) -> None:
         factory = bench.factory
         for data in bundles:
             pp.verify(data, trust, now=now)  # warm every cache a verifier keeps
-        signed = []
-        for bundle in map(pp.parse_bundle, bundles):
-            keyring = Keyring(trust)
-            keyring.add_certificates(bundle.certs)
-            keyring.add_keys(bundle.keys)
-            for event in bundle.events:
-                message = pp.cose.sig_structure(event.record.protected, event.record.payload)
-                key = keyring.public_key(event.signer)
-                if key is None:
-                    raise SystemExit("a benchmark bundle names a signer it does not carry")
-                signed.append((key, event.record.signature, message))
+        signed = [
+            (key, record.signature, pp.cose.sig_structure(record.protected, record.payload))
+            for record, key in signed_records(bundles, trust)
+        ]
         items = [_product(i, 5) for i in range(ITEMS)]
         event = pp.issue(factory, items[0], time=now)
         message = pp.cose.sig_structure(event.record.protected, event.record.payload)

@@ -29,7 +29,9 @@ from sqlite_utils import Database
 
 import passport as pp
 from passport import cbor
+from passport.cose import Sign1
 from passport.keyring import Keyring
+from passport.keys import PublicKey
 
 from . import db as ledger_db
 from .bulk import issue_many
@@ -168,17 +170,7 @@ class _Bench:
         """Per event (µs): reading the bundle, checking signatures, and every other check."""
         bundles = [self.ledger.export(pid) for pid in pids]
         trust = self.ledger.trust()
-        parsed = [pp.parse_bundle(b) for b in bundles]
-        signed = []
-        for bundle in parsed:
-            keyring = Keyring(trust)
-            keyring.add_certificates(bundle.certs)
-            keyring.add_keys(bundle.keys)
-            for event in bundle.events:
-                key = keyring.public_key(event.signer)
-                if key is None:
-                    raise pp.DppError("a benchmark bundle names a signer it does not carry")
-                signed.append((event.record, key))
+        signed = signed_records(bundles, trust)
         count = len(signed)
         now = self.now + 60
 
@@ -255,6 +247,21 @@ class _Bench:
         return on_disk, vacuumed
 
 
+def signed_records(bundles: Sequence[bytes], trust: pp.TrustStore) -> list[tuple[Sign1, PublicKey]]:
+    """Every event record in ``bundles`` with the key that signed it, as a verifier finds it."""
+    signed = []
+    for bundle in map(pp.parse_bundle, bundles):
+        keyring = Keyring(trust)
+        keyring.add_certificates(bundle.certs)
+        keyring.add_keys(bundle.keys)
+        for event in bundle.events:
+            key = keyring.public_key(event.signer)
+            if key is None:
+                raise pp.DppError("a benchmark bundle names a signer it does not carry")
+            signed.append((event.record, key))
+    return signed
+
+
 def synthetic_record(index: int, size: int) -> bytes:
     """The stand-in for event ``index`` in a scratch log: ``size`` bytes, distinct per index."""
     return index.to_bytes(8, "big").ljust(size, b"\xa5")
@@ -292,9 +299,9 @@ def parallel_ceiling(jobs: int, count: int = 3000) -> float:
     and then in ``jobs`` processes released together by a barrier. On a machine whose cores
     are shared or throttled this is below ``jobs``, and no real parallel path can beat it.
     """
-    alone = min(_kernel(count) for _ in range(2))
     if jobs == 1:
         return 1.0
+    alone = min(_kernel(count) for _ in range(2))
     context = get_context("spawn")
     barrier = context.Barrier(jobs)
     with ProcessPoolExecutor(
