@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import re
 import sys
 import urllib.parse
 from collections.abc import Callable, Iterator
@@ -28,6 +29,20 @@ LOG_KEY: Final = "log"
 
 class UsageProblem(pp.DppError):
     """The command was asked for something that cannot work as given (exit code 2)."""
+
+
+_DECIMAL: Final = re.compile(r"[0-9]{1,20}")
+
+
+def decimal(text: str | None) -> int | None:
+    """``text`` as a number if it is 1 to 20 ASCII digits and nothing else, else None.
+
+    ``str.isdigit`` also accepts superscripts and other scripts' digits, which ``int`` refuses
+    or reads differently: every number typed or sent as text goes through here.
+    """
+    if text is None or not _DECIMAL.fullmatch(text):
+        return None
+    return int(text)
 
 
 def output_path(home: Home, output: str) -> Path:
@@ -177,8 +192,9 @@ def parse_time(text: str) -> int:
     """
     text = text.strip()
     try:
-        if text.isdigit():
-            value = int(text)
+        number = decimal(text)
+        if number is not None:
+            value = number
         else:
             moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
             if moment.tzinfo is None:

@@ -22,6 +22,7 @@ from .admin import public_key_of
 from .env import (
     Home,
     UsageProblem,
+    decimal,
     emit_json,
     json_option,
     output_path,
@@ -211,7 +212,7 @@ def csv_row(row: dict[str, str | None]) -> dict[str, Any]:
     """Production data from one CSV row (empty cells are left out)."""
     cells = {k: v.strip() for k, v in row.items() if k and v is not None and v.strip()}
     data: dict[str, Any] = {k: cells[k] for k in TEXT_COLUMNS if k in cells}
-    if "gtin" in data and data["gtin"].isdigit() and len(data["gtin"]) in (8, 12, 13):
+    if "gtin" in data and decimal(data["gtin"]) is not None and len(data["gtin"]) in (8, 12, 13):
         data["gtin"] = data["gtin"].zfill(14)
     for name in ("recycled_content",):
         if name in cells:
@@ -235,9 +236,10 @@ def csv_row(row: dict[str, str | None]) -> dict[str, Any]:
 
 
 def _number(text: str) -> int | str:
-    # ASCII digits only (Python counts superscripts and other scripts' digits as digits), and no
-    # more than fit a field; else the text goes on as it is and the schema names what is wrong.
-    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else text
+    # No more digits than fit a field; else the text goes on as it is and the schema names
+    # what is wrong.
+    number = decimal(text) if len(text) <= 18 else None
+    return text if number is None else number
 
 
 def _material(text: str) -> dict[str, Any]:

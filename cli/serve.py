@@ -24,7 +24,7 @@ from passport import gs1, wire
 from passport.bundle import BUNDLE_MEDIA_TYPE
 
 from . import page
-from .env import LOG_KEY, Home, UsageProblem
+from .env import LOG_KEY, Home, UsageProblem, decimal
 from .main import dpp
 
 MAX_SIZE_PROOF = 2**40
@@ -197,7 +197,7 @@ def _import(ledger: Ledger, data: bytes) -> Response:
 
 async def _bounded_body(request: Request, limit: int) -> bytes | None:
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+    if declared is not None and ((size := decimal(declared)) is None or size > limit):
         return None
     body = bytearray()
     async for chunk in request.stream():
@@ -219,9 +219,10 @@ def _query_pid(request: Request) -> bytes | None:
 
 
 def _size(text: str | None) -> int:
-    if text is None or not text.isdigit() or int(text) > MAX_SIZE_PROOF:
-        raise pp.SchemaError("a tree size is a decimal number")
-    return int(text)
+    size = decimal(text)
+    if size is None or size > MAX_SIZE_PROOF:
+        raise pp.SchemaError(f"a tree size is a decimal number of at most {MAX_SIZE_PROOF}")
+    return size
 
 
 def _wants(request: Request) -> str:

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -153,6 +154,15 @@ def test_log_endpoints_for_auditors(client: TestClient, ledger_path: Path) -> No
     )
     assert client.get("/log/proof/consistency?old=5&new=2").status_code == 400
     assert client.get("/log/proof/consistency?old=x&new=2").status_code == 400
+    # Digits that str.isdigit() accepts and int() refuses or reads otherwise: a 400, never a 500.
+    for digits in ("\u00b2", "\u0663", "\uff11", "1\n", " 1", "+1", "-1"):
+        sent = urllib.parse.quote(digits)
+        for query in (f"old={sent}&new=2", f"old=1&new={sent}"):
+            answer = client.get(f"/log/proof/consistency?{query}")
+            assert answer.status_code == 400, (query, answer.text)
+            assert "decimal number" in answer.text
+    event_hash = SOLD[1].hash.hex()
+    assert client.get(f"/log/proof/inclusion/{event_hash}?size=\u00b2").status_code == 400
     assert client.get(f"/log/proof/inclusion/{'0' * 64}").status_code == 404
 
 
