@@ -6,7 +6,7 @@ import click
 
 import passport as pp
 from ledger import check_ledger
-from ledger.files import MAX_TEXT_FILE, read_bounded, write_atomic
+from ledger.files import MAX_TEXT_FILE, read_text, write_atomic
 from passport.audit import AuditError, audit
 from passport.checkpoint import read_unverified
 from passport.errors import LogError
@@ -108,13 +108,11 @@ def audit_command(
     Example:
       dpp audit checkpoint-2026-05-01.txt
     """
-    old_note = read_bounded(old, MAX_TEXT_FILE, what="checkpoint").decode("utf-8", "replace")
+    old_note = read_text(old, MAX_TEXT_FILE, what="checkpoint")
     trust, _ = trust_for(home, trust_file)
     with home.ledger() as ledger:
         new_note = (
-            read_bounded(new, MAX_TEXT_FILE, what="checkpoint").decode("utf-8", "replace")
-            if new
-            else ledger.checkpoints.latest()
+            read_text(new, MAX_TEXT_FILE, what="checkpoint") if new else ledger.checkpoints.latest()
         )
         if new_note is None:
             raise UsageProblem("this ledger has signed no checkpoint yet")

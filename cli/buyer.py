@@ -11,6 +11,7 @@ from ledger import qrimage, system_clock
 from ledger.files import read_bundle
 from passport import gs1, ownership
 from passport.evidence import find_conflicts
+from passport.gs1 import DigitalLink
 from passport.qr import offline_payload, read_payload
 
 from .env import (
@@ -48,10 +49,23 @@ def _scanned_matches(
     same = (found.gtin, found.serial) == (report.gtin, report.serial) and (
         found.pid is None or found.pid == report.pid
     )
-    what = f"GTIN {found.gtin} serial {found.serial}" + (
-        f" passport {short(found.pid)}" if found.pid else ""
-    )
+    what = describe_link(found)
+    if found.serial is None:
+        return False, f"the scanned code names {what}: a product, not one item (it has no serial)"
     return same, f"the scanned code names {what}" + ("" if same else ", not this bundle's item")
+
+
+def describe_link(link: DigitalLink) -> str:
+    """What a scanned Digital Link names, in words: GTIN, its qualifiers, the passport id."""
+    parts = [f"GTIN {link.gtin}"]
+    parts += [
+        f"{name} {value}"
+        for name, value in (("variant", link.variant), ("lot", link.lot), ("serial", link.serial))
+        if value is not None
+    ]
+    if link.pid is not None:
+        parts.append(f"passport {short(link.pid)}")
+    return " ".join(parts)
 
 
 @dpp.command()
@@ -237,15 +251,15 @@ def scan(home: Home, image: str, trust_file: str | None, as_json: bool) -> None:
             "form": "link",
             "gtin": link.gtin,
             "serial": link.serial,
+            "lot": link.lot,
+            "variant": link.variant,
             "pid": link.pid.hex() if link.pid else None,
         }
         if as_json:
             emit_json(result)
         else:
-            click.echo(
-                f"Digital Link: GTIN {link.gtin} serial {link.serial}"
-                + (f" passport {link.pid.hex()}" if link.pid else "")
-            )
+            note = "" if link.serial else " (no serial: it names a product, not one item)"
+            click.echo(f"Digital Link: {describe_link(link)}{note}")
         return
     assert scanned.offline is not None  # noqa: S101 - read_payload returns one of the two
     trust, known = trust_for(home, trust_file)

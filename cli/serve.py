@@ -124,8 +124,8 @@ class Resolver:
     def consistency(self, request: Request) -> Response:
         """GET /log/proof/consistency?old=&new=."""
         try:
-            old = _size(request.query_params.get("old"))
-            new = _size(request.query_params.get("new"))
+            old = _size(_param(request, "old"))
+            new = _size(_param(request, "new"))
             proof = self.ledger().log.consistency(old, new)
         except pp.DppError as error:
             return JSONResponse({"error": str(error)}, status_code=400)
@@ -136,7 +136,8 @@ class Resolver:
         try:
             event = _pid(request.path_params["hash"])
             index = self.ledger().log_index(event)
-            size = _size(request.query_params.get("size", str(self.ledger().log.size())))
+            asked = _param(request, "size")
+            size = _size(str(self.ledger().log.size()) if asked is None else asked)
             path = self.ledger().log.inclusion(index, size)
         except NotFoundError as error:
             return JSONResponse({"error": str(error)}, status_code=404)
@@ -214,8 +215,21 @@ def _pid(text: str) -> bytes:
 
 
 def _query_pid(request: Request) -> bytes | None:
-    value = request.query_params.get("pid")
+    value = _param(request, "pid")
     return None if value is None else _pid(value)
+
+
+def _param(request: Request, name: str) -> str | None:
+    """The query parameter ``name``; a query that gives any parameter twice is refused.
+
+    Readers disagree on which of two values counts (browsers take the first, Starlette the
+    last): a link that says two things says nothing.
+    """
+    keys = [key for key, _ in request.query_params.multi_items()]
+    if len(keys) != len(set(keys)):
+        twice = next(key for key in keys if keys.count(key) > 1)
+        raise pp.SchemaError(f"the query gives the parameter {twice[:40]!r} twice")
+    return request.query_params.get(name)
 
 
 def _size(text: str | None) -> int:

@@ -318,9 +318,8 @@ def _check_one(
         raise pp.DppError(f"{failure.name}: {failure.detail}")
     if (
         ledger.db.execute(
-            "SELECT 1 FROM passports p JOIN brands b ON b.id = p.brand "
-            "WHERE b.name = ? AND p.gtin = ? AND p.serial = ? AND p.first = ?",
-            [report.brand, gtin_key(str(report.gtin)), report.serial, rows[0][1]],
+            "SELECT 1 FROM passports WHERE gtin = ? AND serial = ? AND first = ?",
+            [gtin_key(str(report.gtin)), report.serial, rows[0][1]],
         ).fetchone()
         is None
     ):

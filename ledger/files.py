@@ -38,6 +38,24 @@ def read_bounded(path: Path | str, limit: int, *, what: str = "file") -> bytes:
     return data
 
 
+def read_text(path: Path | str, limit: int, *, what: str = "file") -> str:
+    """Read a text file of at most ``limit`` bytes, which must be valid UTF-8.
+
+    Bytes that are not UTF-8 are refused, never replaced: a replaced byte would change what
+    a signature covers, or let an invalid note pass as a valid one.
+
+    Raises:
+        NotFoundError: no such file. DecodeError: larger than ``limit``, or not UTF-8.
+    """
+    data = read_bounded(path, limit, what=what)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise pp.DecodeError(
+            f"{what} {path}: not UTF-8 text (byte {exc.start} is not valid UTF-8)"
+        ) from None
+
+
 def read_bundle(path: Path | str) -> pp.Bundle:
     """Read and parse a bundle file (signatures not yet checked).
 

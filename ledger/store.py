@@ -147,6 +147,10 @@ class Ledger:
             if link.pid is not None:
                 self.passport(link.pid)
                 return link.pid
+            if link.serial is None:
+                raise NotFoundError(
+                    f"this link names a product (GTIN {link.gtin}), not one item: it has no serial"
+                )
             return self.find(link.gtin, link.serial)
         text = reference.lower()
         if (
@@ -255,12 +259,16 @@ class Ledger:
         return bytes(row[0])
 
     def issued(self, identifier: Identifier) -> bytes | None:
-        """The passport id already issued for (brand, GTIN, serial), if any."""
-        brand, gtin, serial = identifier
+        """The passport id already issued for this GTIN and serial, if any.
+
+        The brand in ``identifier`` is a label and plays no part: GTIN and serial name one
+        item whoever issued it (GS1 prefixes never nest, so only one root covers a GTIN), and
+        a second passport for them is a clone even if the root was renamed or replaced.
+        """
+        _, gtin, serial = identifier
         row = self.db.execute(
-            "SELECT p.first FROM passports p JOIN brands b ON b.id = p.brand AND b.name = ? "
-            "WHERE p.gtin = ? AND p.serial = ?",
-            [brand, gtin_key(gtin), serial],
+            "SELECT first FROM passports WHERE gtin = ? AND serial = ? LIMIT 1",
+            [gtin_key(gtin), serial],
         ).fetchone()
         return None if row is None else _event_hash(self._cose(int(row[0])))
 
@@ -292,7 +300,7 @@ class Ledger:
             chain = self.chain(pid)
             if not chain:
                 raise NotFoundError(f"no passport {pid.hex()[:16]}… in this ledger")
-            bundle = self._assemble(chain, brand=self._brand(chain[0]))
+            bundle = self._assemble(chain)
             return replace(bundle, log=self._log_entry(bundle.events))
 
     def _log_entry(self, events: Sequence[Event]) -> pp.LogEntry | None:
@@ -322,11 +330,14 @@ class Ledger:
         self,
         events: Sequence[Event],
         *,
-        brand: str | None,
         certs: Iterable[Certificate] = (),
         keys: Iterable[bytes] = (),
     ) -> pp.Bundle:
-        """A bundle of ``events`` with the certificates, keys and revocations they need."""
+        """A bundle of ``events`` with the certificates, keys and revocations they need.
+
+        Revocation lists are chosen by key: those of the roots that certified a signer (a
+        root revokes only the keys it certified), whatever the roots are called.
+        """
         signers = {e.signer for e in events}
         named = named_kids(events)
         found = {c.record.digest: c for c in certs if c.subject_kid in signers}
@@ -341,8 +352,7 @@ class Ledger:
             stored = self.records.key(kid)
             if stored is not None:
                 key_bytes[kid] = stored
-        roots = {r.key.kid for r in trust.roots if r.brand == brand}
-        issuers = roots | {c.issuer for c in found.values()}
+        issuers = {c.issuer for c in found.values()}
         revocations = tuple(r for r in self.revocations() if r.issuer in issuers)
         return pp.Bundle(
             tuple(events),
@@ -369,18 +379,16 @@ class Ledger:
         with _db.write(self.db):
             if event.seq == 0:
                 stored: tuple[Event, ...] = ()
-                brand = None
             else:
                 stored = self.chain(event.pid)
                 if not stored:
                     raise NotFoundError(f"no passport {event.pid.hex()[:16]}… in this ledger")
-                brand = self._brand(stored[0])
                 if len(stored) != event.seq or stored[-1].hash != event.prev:
                     raise MovedOnError(
                         f"passport {event.pid.hex()[:16]}… moved on: it now has "
                         f"{len(stored)} events; re-read it and retry"
                     )
-            bundle = self._assemble((*stored, event), brand=brand, certs=certs, keys=raw_keys)
+            bundle = self._assemble((*stored, event), certs=certs, keys=raw_keys)
             report = pp.verify(
                 bundle, self.trust(), now=self.clock(), known_revocations=self.revocations()
             )
@@ -440,8 +448,8 @@ class Ledger:
             ConflictKind.CLONE,
             first,
             bundle.events[0],
-            f"clone: {report.brand} already has a passport for GTIN {report.gtin} "
-            f"serial {report.serial}",
+            f"clone: GTIN {report.gtin} serial {report.serial} already has passport "
+            f"{issued.hex()[:16]}…",
         )
 
     # -- writing (inside a write transaction) ------------------------------------------------
@@ -452,10 +460,11 @@ class Ledger:
         new: dict[bytes, Identifier] = {}
         if stored == 0 and events:
             identifier = (str(report.brand), str(report.gtin), str(report.serial))
-            if self.issued(identifier) is not None:
+            issued = self.issued(identifier)
+            if issued is not None:
                 raise CloneError(
-                    f"{report.brand} already has a passport for GTIN {report.gtin} "
-                    f"serial {report.serial}"
+                    f"GTIN {report.gtin} serial {report.serial} already has passport "
+                    f"{issued.hex()[:16]}…"
                 )
             new[events[0].pid] = identifier
         insert_events(self.db, events, new)

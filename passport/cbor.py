@@ -26,7 +26,6 @@ from .errors import DecodeError, EncodeError
 MAX_DEPTH: Final = 16
 DEFAULT_MAX_SIZE: Final = 1 << 20
 DEFAULT_MAX_ITEMS: Final = 100_000
-PRESCAN_SIZE: Final = 64 * 1024
 _UINT_LIMIT: Final = 1 << 64
 
 Tag = cbor2.CBORTag
@@ -99,11 +98,13 @@ def decode(
         raise DecodeError(f"{what}: empty input")
     if len(data) > max_size:
         raise DecodeError(f"{what}: {len(data)} bytes, more than the limit of {max_size}")
-    if len(data) > PRESCAN_SIZE:
-        # A large input could hold millions of tiny items: refuse it before building them.
+    if not _clean(data, tags, max_items):
+        # cbor2 resolves shared values (tags 28/29), string references (25/256) and other
+        # semantic tags while it decodes, before anything here could look: a few hundred
+        # bytes of them build structures exponential in size. Nothing reaches cbor2 that
+        # this linear scan did not pass; the slower diagnosis names the problem.
         problem = diagnose(data, tags, max_items=max_items)
-        if problem:
-            raise DecodeError(f"{what}: {problem}")
+        raise DecodeError(f"{what}: {problem or 'outside the deterministic CBOR subset'}")
     try:
         value = cbor2.loads(data)
         if _fits(value, 1, tags):
@@ -295,6 +296,74 @@ def _check(value: object, depth: int, path: str, tags: frozenset[int]) -> None: 
     if isinstance(value, float):
         raise EncodeError(f"floating-point number at {path}: the formats use integers only")
     raise EncodeError(f"value of type {type(value).__name__} at {path} is not supported")
+
+
+def _clean(data: bytes, tags: frozenset[int], budget: int) -> bool:  # noqa: PLR0911, PLR0912 - one flat loop, for speed
+    """Whether ``data`` is one item of at most ``budget`` heads, within the structural subset.
+
+    A linear walk over item heads with an explicit stack (no recursion, no values built):
+    definite lengths that fit the input, nesting to ``MAX_DEPTH``, tags only from ``tags``,
+    no floats or simple values but false, true and null, nothing after the item. It runs on
+    every decode, so it only answers yes or no; :func:`diagnose` names what is wrong, and
+    the re-encoding in :func:`decode` settles shortest forms, key order and UTF-8.
+    """
+    size = len(data)
+    pos = 0
+    pending = 1  # items still to read in the innermost open container
+    stack: list[int] = []  # what remains to read in each enclosing container
+    while True:
+        while not pending:
+            if not stack:
+                return pos == size
+            pending = stack.pop()
+        if pos >= size:
+            return False
+        head = data[pos]
+        info = head & 31
+        if info < 24:
+            argument = info
+            pos += 1
+        elif info < 28:
+            width = 1 << (info - 24)
+            argument = int.from_bytes(data[pos + 1 : pos + 1 + width], "big")
+            pos += 1 + width
+            if pos > size:
+                return False
+        else:
+            return False  # reserved, or an indefinite length
+        budget -= 1
+        if budget < 0:
+            return False
+        pending -= 1
+        major = head >> 5
+        if major < 2:
+            continue
+        if major < 4:
+            pos += argument
+            if pos > size:
+                return False
+            continue
+        if major == 7:
+            if 20 <= info <= 22:
+                continue
+            return False
+        if len(stack) >= MAX_DEPTH:
+            return False
+        if major == 4:
+            if argument > size - pos:
+                return False
+            stack.append(pending)
+            pending = argument
+        elif major == 5:
+            if 2 * argument > size - pos:
+                return False
+            stack.append(pending)
+            pending = 2 * argument
+        else:
+            if argument not in tags:
+                return False
+            stack.append(pending)
+            pending = 1
 
 
 class _MalformedError(Exception):

@@ -18,12 +18,16 @@ from typing import Final
 
 from .errors import DppError, LogError, UntrustedLogError
 from .keys import PublicKey, SigningKey
+from .merkle import EMPTY_ROOT
 
 ED25519_TYPE: Final = b"\x01"
 SIGNATURE_PREFIX: Final = "\u2014 "  # em dash, space
 MAX_NOTE_SIZE: Final = 16 * 1024
 MAX_SIGNATURES: Final = 100
-_NAME: Final = re.compile(r"[^\s+]+")
+# Key names hold no space and no '+'. "Space" as Go's unicode.IsSpace (the C2SP reference)
+# has it, written out: Python's \s also matches U+001C-U+001F, which Go's does not.
+NAME_SPACES: Final = "\t\n\v\f\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_NAME: Final = re.compile(f"[^{NAME_SPACES}+]+")
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
 _SIZE: Final = re.compile(r"0|[1-9][0-9]{0,19}")
 _CONTROL: Final = re.compile(r"[\x00-\x09\x0b-\x1f]")
@@ -103,8 +107,15 @@ def check_name(name: str) -> str:
     Raises:
         LogError: it cannot.
     """
-    if not isinstance(name, str) or not _NAME.fullmatch(name) or len(name) > 256:
-        raise LogError(f"{name!r} cannot name a log: use up to 256 characters, no spaces or '+'")
+    if (
+        not isinstance(name, str)
+        or not _NAME.fullmatch(name)
+        or len(name) > 256
+        or _CONTROL.search(name)
+    ):
+        raise LogError(
+            f"{name!r} cannot name a log: use up to 256 characters, no spaces, controls or '+'"
+        )
     if not name.isascii() and _SURROGATE.search(name):  # bytes that were not UTF-8
         raise LogError(f"{name!r} cannot name a log: it is not valid UTF-8 text")
     return name
@@ -199,6 +210,10 @@ def parse_checkpoint(body: str) -> Checkpoint:
         raise LogError("checkpoint root hash is not base64") from None
     if len(digest) != 32 or any(not line for line in extensions):
         raise LogError("checkpoint root hash must be 32 bytes, extension lines non-empty")
+    if size == "0" and digest != EMPTY_ROOT:
+        raise LogError(
+            "a checkpoint of size 0 must carry the empty tree's root (SHA-256 of nothing)"
+        )
     return Checkpoint(origin, int(size), digest, tuple(extensions))
 
 

@@ -42,6 +42,14 @@ class TrustError(DppError):
     """The verifier's trust store is empty, malformed or does not cover the item."""
 
 
+class TrustStoreError(TrustError):
+    """A trust store cannot be used: unreadable, malformed, or contradicting itself.
+
+    Two roots sharing a name, nested GS1 prefixes, a key listed twice: the store is refused
+    as a whole, as unreadable input is, naming what is wrong and where.
+    """
+
+
 class StorageError(DppError):
     """The ledger could not read or write its storage."""
 

@@ -2,8 +2,9 @@
 
 A **fork** is two different events at the same passport id and sequence number (a double sale,
 or a cloned item's history diverging). A **clone** is two different first events for the same
-GS1 identifier from the same brand. Each event counts only if the chain up to it verifies:
-signed, linked, and signed by a party entitled to sign it. A forged copy proves nothing.
+GS1 identifier from the same brand root (compared by key, never by name). Each event counts
+only if the chain up to it verifies: signed, linked, and signed by a party entitled to sign it.
+A forged copy proves nothing.
 """
 
 from __future__ import annotations
@@ -94,7 +95,11 @@ def _clone(
     second = _prefix_report(b, 1, trust, now, known)
     if not (first and second):
         return ()
-    if (first.brand, first.gtin, first.serial) != (second.brand, second.gtin, second.serial):
+    if (first.brand_key, first.gtin, first.serial) != (
+        second.brand_key,
+        second.gtin,
+        second.serial,
+    ):
         return ()
     detail = f"two passports issued by {first.brand} for GTIN {first.gtin} serial {first.serial}"
     return (Evidence(ConflictKind.CLONE, a.events[0], b.events[0], detail),)

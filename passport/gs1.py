@@ -48,6 +48,38 @@ def check_serial(serial: str) -> str:
     return serial
 
 
+_COMPANY_PREFIX: Final = re.compile(r"[0-9]{4,12}")
+# GS1 prefixes under which no company prefix is ever allocated (GS1 General Specifications,
+# "GS1 prefixes"): a trust entry claiming one would claim numbers no brand owns.
+_NOT_COMPANY: Final = (
+    ("00000", "GTIN-8s and restricted circulation numbers"),
+    ("02", "restricted circulation numbers"),
+    ("04", "restricted circulation numbers"),
+    ("05", "coupons"),
+    ("2", "restricted circulation numbers"),
+    ("98", "refund receipts and coupons"),
+    ("99", "coupons"),
+)
+
+
+def check_company_prefix(prefix: str) -> str:
+    """Return ``prefix`` if it can be a GS1 company prefix (4 to 12 digits, in an open range).
+
+    Raises:
+        SchemaError: not 4 to 12 digits, or inside (or covering) a range GS1 keeps for
+            GTIN-8s, restricted circulation numbers, coupons or refund receipts.
+    """
+    if not isinstance(prefix, str) or not _COMPANY_PREFIX.fullmatch(prefix):
+        raise SchemaError(f"GS1 company prefix {str(prefix)[:40]!r} must be 4 to 12 digits")
+    for start, kept_for in _NOT_COMPANY:
+        if prefix.startswith(start) or start.startswith(prefix):
+            raise SchemaError(
+                f"{prefix} is not a GS1 company prefix: GS1 keeps numbers starting "
+                f"{start} for {kept_for}"
+            )
+    return prefix
+
+
 def prefix_covers(prefix: str, gtin14: str) -> bool:
     """Whether a GS1 company prefix covers a GTIN-14 (matched after the indicator digit)."""
     return gtin14[1 : 1 + len(prefix)] == prefix
@@ -55,14 +87,23 @@ def prefix_covers(prefix: str, gtin14: str) -> bool:
 
 @dataclass(frozen=True)
 class DigitalLink:
-    """What a GS1 Digital Link URI names: GTIN-14, serial, and the passport id if it carries one."""
+    """What a GS1 Digital Link URI names: a GTIN-14, and the qualifiers and passport id it carries.
+
+    The item's identity is GTIN + serial; a lot (AI 10) or a consumer product variant (AI 22)
+    is kept, never put in its place. A link without a serial names a product, not one item.
+    """
 
     gtin: str
-    serial: str
+    serial: str | None
     pid: bytes | None = None
+    lot: str | None = None
+    variant: str | None = None
 
 
 MAX_URI_LENGTH: Final = 2048
+# Key qualifiers of a GTIN, in the order the Digital Link URI syntax requires them.
+_QUALIFIERS: Final = ("22", "10", "21")
+_NAMES: Final = {"22": "consumer product variant", "10": "lot", "21": "serial"}
 
 
 def digital_link(resolver: str, gtin: str, serial: str, pid: bytes | None = None) -> str:
@@ -78,13 +119,16 @@ def digital_link(resolver: str, gtin: str, serial: str, pid: bytes | None = None
 
 
 def parse_digital_link(uri: str) -> DigitalLink:
-    """Read GTIN, serial and optional passport id from a GS1 Digital Link URI.
+    """Read GTIN, its qualifiers and an optional passport id from a GS1 Digital Link URI.
 
-    Accepts any resolver host and path prefix, 8-14 digit GTINs (normalised to 14 digits),
-    and a percent-encoded serial.
+    The path is read from the right, as the Digital Link grammar is: the last ``/01/<gtin>``
+    followed only by key qualifiers (22, 10, 21 in that order) ends it, and whatever precedes
+    it is the resolver's own stem, which may itself contain ``/01/``. Any resolver host and
+    stem, 8-14 digit GTINs (normalised to 14 digits), percent-encoded values.
 
     Raises:
-        SchemaError: not an http(s) URI with ``/01/<gtin>/21/<serial>``, or a bad part.
+        SchemaError: not an http(s) URI ending in ``/01/<gtin>[/22/..][/10/..][/21/..]``,
+            a bad part, or a query parameter given twice.
     """
     if not isinstance(uri, str) or len(uri) > MAX_URI_LENGTH:
         raise SchemaError(f"a Digital Link URI is text of at most {MAX_URI_LENGTH} characters")
@@ -94,27 +138,66 @@ def parse_digital_link(uri: str) -> DigitalLink:
         raise SchemaError(f"not a well-formed URI: {uri[:80]!r}") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise SchemaError(f"not an http(s) URI: {uri[:80]!r}")
-    segments = parts.path.split("/")
-    try:
-        at = segments.index("01")
-        gtin, ai, serial = segments[at + 1], segments[at + 2], segments[at + 3]
-    except (ValueError, IndexError):
-        raise SchemaError("a Digital Link names /01/<GTIN>/21/<serial>") from None
-    if ai != "21":
-        raise SchemaError("a Digital Link names /01/<GTIN>/21/<serial>")
-    pid = None
-    for key, value in parse_qsl(parts.query, keep_blank_values=True):
-        if key == "pid":
-            if len(value) != 64 or value != value.lower():
-                raise SchemaError("pid in a Digital Link is 64 lowercase hex digits")
-            try:
-                pid = bytes.fromhex(value)
-            except ValueError:
-                raise SchemaError("pid in a Digital Link is 64 lowercase hex digits") from None
-    try:
-        serial = unquote(serial, errors="strict")
-    except UnicodeDecodeError:
+    keys = _key_path(parts.path)
+    return DigitalLink(
+        normalize_gtin(keys["01"]),
+        None if "21" not in keys else check_serial(keys["21"]),
+        _query_pid(parts.query),
+        None if "10" not in keys else _qualifier(keys["10"], "lot"),
+        None if "22" not in keys else _qualifier(keys["22"], "consumer product variant"),
+    )
+
+
+def _key_path(path: str) -> dict[str, str]:
+    """The primary key and qualifiers at the end of a Digital Link path, by AI, unescaped."""
+    segments = path.split("/")
+    pairs: list[tuple[str, str]] = []
+    end = len(segments)
+    while end >= 3 and (not pairs or pairs[0][0] != "01"):
+        pairs.insert(0, (segments[end - 2], segments[end - 1]))
+        end -= 2
+    if not pairs or pairs[0][0] != "01":
+        raise SchemaError("a Digital Link path ends in /01/<GTIN>, then /21/<serial> or others")
+    found = [ai for ai, _ in pairs[1:]]
+    unknown = [ai for ai in found if ai not in _QUALIFIERS]
+    if unknown:
         raise SchemaError(
-            "the serial in a Digital Link is not valid percent-encoded UTF-8"
-        ) from None
-    return DigitalLink(normalize_gtin(gtin), check_serial(serial), pid)
+            f"a Digital Link for a GTIN is qualified by /22/, /10/ or /21/, not /{unknown[0][:8]}/"
+        )
+    if found != sorted(set(found), key=_QUALIFIERS.index):
+        raise SchemaError(
+            "a Digital Link's qualifiers come once each, in the order "
+            "/22/<variant>, /10/<lot>, /21/<serial>"
+        )
+    try:
+        return {ai: unquote(value, errors="strict") for ai, value in pairs}
+    except UnicodeDecodeError:
+        raise SchemaError("a Digital Link value is not valid percent-encoded UTF-8") from None
+
+
+def _qualifier(value: str, name: str) -> str:
+    if not _SERIAL.fullmatch(value):
+        raise SchemaError(f"{name} {value[:40]!r} must be 1 to 20 characters of GS1 set 82")
+    return value
+
+
+def _query_pid(query: str) -> bytes | None:
+    """The ``pid`` parameter, if any; a parameter given twice is refused, whatever it is.
+
+    Readers disagree on which of two values counts (browsers take the first, many servers
+    the last), so a link that says two things says nothing.
+    """
+    seen: set[str] = set()
+    pid = None
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        if key in seen:
+            raise SchemaError(f"the Digital Link gives the parameter {key[:40]!r} twice")
+        seen.add(key)
+        if key == "pid":
+            if len(value) != 64 or not _HEX.fullmatch(value):
+                raise SchemaError("pid in a Digital Link is 64 lowercase hex digits")
+            pid = bytes.fromhex(value)
+    return pid
+
+
+_HEX: Final = re.compile(r"[0-9a-f]+")

@@ -156,21 +156,22 @@ class Keyring:
         root = self.trust.root(kid)
         return root.key if root is not None else self.keys.get(kid)
 
-    def brand_of(self, cert: Certificate) -> str:
-        """The brand (as the trust store names it) of the root that issued ``cert``."""
+    def root_of(self, cert: Certificate) -> TrustedRoot:
+        """The trusted root that issued ``cert`` (only certificates from trusted roots are kept).
+
+        Raises:
+            AuthorityError: ``cert`` did not come from a trusted root.
+        """
         root = self.trust.root(cert.issuer)
-        if root is None:  # only certificates from trusted roots are ever kept
+        if root is None:
             raise AuthorityError(f"certificate '{cert.name}' is not from a trusted root")
-        return root.brand
+        return root
 
     def revoked_from(self, cert: Certificate) -> int | None:
-        """When ``cert``'s key was revoked by any root of its brand, if it was."""
-        brand = self.brand_of(cert)
-        times = [
-            since
-            for issuer, revocations in self.revocations.items()
-            if (root := self.trust.root(issuer)) is not None
-            and root.brand == brand
-            and (since := revocations.revoked_from(cert.subject_kid)) is not None
-        ]
-        return min(times) if times else None
+        """When the root that issued ``cert`` revoked its key, if it did.
+
+        Only that root's own list counts: a root revokes the keys it certified, never another
+        root's delegates, whatever names the two roots go by.
+        """
+        revocations = self.revocations.get(cert.issuer)
+        return None if revocations is None else revocations.revoked_from(cert.subject_kid)

@@ -92,14 +92,24 @@ def consistency_path(old: int, new: int, subtree: Subtree) -> list[bytes]:
     return path
 
 
+def _check_hashes(what: str, *hashes: bytes) -> None:
+    """Every hash in a proof is a SHA-256 digest: an empty or short one proves nothing."""
+    for value in hashes:
+        if not isinstance(value, bytes) or len(value) != HASH_SIZE:
+            size = len(value) if isinstance(value, bytes) else type(value).__name__
+            raise LogError(f"{what}: a hash of {size} bytes where SHA-256 has {HASH_SIZE}")
+
+
 def verify_inclusion(
     leaf: bytes, index: int, size: int, path: Sequence[bytes], root: bytes
 ) -> None:
     """Check that ``leaf`` (a leaf hash) is at ``index`` in the tree of ``size`` with ``root``.
 
     Raises:
-        LogError: the proof does not lead to ``root`` (RFC 9162 §2.1.3.2).
+        LogError: a hash that is not 32 bytes, or a proof that does not lead to ``root``
+            (RFC 9162 §2.1.3.2).
     """
+    _check_hashes("inclusion proof", leaf, root, *path)
     if not 0 <= index < size:
         raise LogError(f"leaf index {index} is outside a tree of size {size}")
     fn, sn, r = index, size - 1, leaf
@@ -124,8 +134,9 @@ def verify_consistency(
     """Check that the tree of size ``new`` extends the tree of size ``old`` (RFC 9162 §2.1.4.2).
 
     Raises:
-        LogError: the proof does not link the two roots.
+        LogError: a hash that is not 32 bytes, or a proof that does not link the two roots.
     """
+    _check_hashes("consistency proof", old_root, new_root, *path)
     if _trivially_consistent(old, new, old_root, new_root, path):
         return
     proof = list(path)
@@ -152,9 +163,16 @@ def verify_consistency(
 def _trivially_consistent(
     old: int, new: int, old_root: bytes, new_root: bytes, path: Sequence[bytes]
 ) -> bool:
-    """Settle the cases the RFC 9162 algorithm leaves out: shrinking, equal, empty old tree."""
+    """Settle the cases the RFC 9162 algorithm leaves out (it covers 0 < old < new only).
+
+    Shrinking is refused; equal sizes need equal roots and no proof; every tree extends the
+    empty one, whose root is SHA-256 of nothing and whose proof is empty.
+    """
     if not 0 <= old <= new:
         raise LogError(f"a log cannot shrink from size {old} to size {new}")
+    for size, root in ((old, old_root), (new, new_root)):
+        if size == 0 and root != EMPTY_ROOT:
+            raise LogError("the root of the empty tree is SHA-256 of nothing; this one is not")
     if old == new:
         if path or old_root != new_root:
             raise LogError(f"two different roots for size {new}")

@@ -60,6 +60,7 @@ class Report:
     history: tuple[HistoryEntry, ...] = ()
     pid: bytes | None = None
     brand: str | None = None
+    brand_key: bytes | None = None  # key id of the root that issued the item: its identity
     gtin: str | None = None
     serial: str | None = None
     owner: bytes | None = None
@@ -105,6 +106,7 @@ class Report:
             "outcome": str(self.outcome),
             "pid": self.pid.hex() if self.pid else None,
             "brand": self.brand,
+            "brand_key": self.brand_key.hex() if self.brand_key else None,
             "gtin": self.gtin,
             "serial": self.serial,
             "owner": self.owner.hex() if self.owner else None,

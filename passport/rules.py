@@ -16,15 +16,16 @@ from .errors import AuthorityError, RuleError
 from .events import Event, EventType
 from .keyring import Keyring
 from .report import HistoryEntry, format_time
+from .trust import TrustedRoot
 
 OUTLET_CHANNEL = "outlet"
 
 
 @dataclass
 class PassportState:
-    """What the chain says about the item so far."""
+    """What the chain says about the item so far; ``root`` is the brand that issued it."""
 
-    brand: str | None = None
+    root: TrustedRoot | None = None
     gtin: str | None = None
     serial: str | None = None
     owner: bytes | None = None
@@ -35,6 +36,11 @@ class PassportState:
     flags: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
     history: list[HistoryEntry] = field(default_factory=list)
+
+    @property
+    def brand(self) -> str | None:
+        """The issuing root's name as the trust store labels it (for display only)."""
+        return None if self.root is None else self.root.brand
 
 
 def _short(kid: bytes) -> str:
@@ -63,22 +69,28 @@ class Walker:
     # -- who signed ------------------------------------------------------------------------
 
     def _brand_actor(self, event: Event) -> tuple[str, Certificate | None]:
-        """The brand itself or a delegate entitled to sign ``event``; else AuthorityError."""
-        brand = self.state.brand
-        root = self.keyring.trust.root(event.signer)
-        if root is not None:
-            if root.brand != brand:
-                raise AuthorityError(
-                    f"{event.label()}: signed by the root key of {root.brand}, "
-                    f"but the item is {brand}'s"
-                )
+        """The item's root itself, or a delegate it certified for ``event``; else AuthorityError.
+
+        Roots are compared by key: another root's key, or another root's certificate, gives
+        no authority over this item, whatever name that root goes by.
+        """
+        root = self.state.root
+        if root is None:  # only production sets it, and nothing else runs before production
+            raise AuthorityError(f"{event.label()}: the item has no issuing brand")
+        brand = root.brand
+        if event.signer == root.key.kid:
             return f"{brand} (brand)", None
-        certs = [
-            c for c in self.keyring.certs.get(event.signer, []) if self.keyring.brand_of(c) == brand
-        ]
+        other = self.keyring.trust.root(event.signer)
+        if other is not None:
+            raise AuthorityError(
+                f"{event.label()}: signed by the root key of {other.describe()}, but the item "
+                f"was issued by {root.describe()}"
+            )
+        certs = [c for c in self.keyring.certs.get(event.signer, []) if c.issuer == root.key.kid]
         if not certs:
             raise AuthorityError(
-                f"{event.label()}: signer {_short(event.signer)} holds no certificate from {brand}"
+                f"{event.label()}: signer {_short(event.signer)} holds no certificate from "
+                f"{root.describe()}"
             )
         reasons = []
         for cert in certs:
@@ -98,7 +110,7 @@ class Walker:
             )
         since = self.keyring.revoked_from(cert)
         if since is not None and event.time >= since:
-            brand = self.keyring.brand_of(cert)
+            brand = self.keyring.root_of(cert).brand
             return f"'{cert.name}' was revoked by {brand} from {format_time(since)}"
         return None
 
@@ -133,12 +145,14 @@ class Walker:
 
     def _refuse_if_revoked(self, event: Event) -> None:
         """A key the brand revoked signs nothing more, not even as an independent party."""
+        root = self.state.root
         for cert in self.keyring.certs.get(event.signer, []):
             since = self.keyring.revoked_from(cert)
             if (
                 since is not None
                 and event.time >= since
-                and self.keyring.brand_of(cert) == self.state.brand
+                and root is not None
+                and cert.issuer == root.key.kid
             ):
                 raise AuthorityError(
                     f"{event.label()}: signer '{cert.name}' was revoked by "
@@ -148,36 +162,39 @@ class Walker:
     # -- event types -----------------------------------------------------------------------
 
     def _production(self, event: Event) -> tuple[str, str]:
+        """Event 0: the one root whose prefixes cover the GTIN issued it, or its delegate did."""
         gtin = event.data["gtin"]
-        root = self.keyring.trust.root(event.signer)
-        brands = (
-            [root.brand]
-            if root is not None
-            else sorted(
-                {self.keyring.brand_of(c) for c in self.keyring.certs.get(event.signer, [])}
-            )
-        )
-        if not brands:
+        root = self.keyring.trust.root_for(gtin)
+        acts_for = self._roots_of(event.signer)
+        if not acts_for:
             raise AuthorityError(
-                f"{event.label()}: signer {_short(event.signer)} is neither a "
-                "trusted brand root nor certified by one"
+                f"{event.label()}: signer {_short(event.signer)} is neither a trusted brand "
+                "root nor certified by one"
             )
-        problems = []
-        for brand in brands:  # a factory may hold certificates from several brands
-            self.state.brand = brand
-            try:
-                actor, cert = self._brand_actor(event)
-            except AuthorityError as exc:
-                problems.append(str(exc))
-                continue
-            issuer = root if cert is None else self.keyring.trust.root(cert.issuer)
-            if issuer is not None and issuer.covers(gtin):
-                self.state.gtin, self.state.serial = gtin, event.data["serial"]
-                self._check_claimed_brand(event, brand)
-                return actor, _describe_product(event.data, brand)
-            problems.append(f"{event.label()}: GTIN {gtin} is outside the GS1 prefixes of {brand}")
-        self.state.brand = None
-        raise AuthorityError("; ".join(problems))
+        if root is None or root.key.kid not in acts_for:
+            names = ", ".join(sorted(r.describe() for r in acts_for.values()))
+            within = "" if root is None else f"; it lies within those of {root.describe()}"
+            raise AuthorityError(
+                f"{event.label()}: GTIN {gtin} is outside the GS1 prefixes of {names}, "
+                f"for which its signer acts{within}"
+            )
+        self.state.root = root
+        try:
+            actor, _ = self._brand_actor(event)
+        except AuthorityError:
+            self.state.root = None
+            raise
+        self.state.gtin, self.state.serial = gtin, event.data["serial"]
+        self._check_claimed_brand(event, root.brand)
+        return actor, _describe_product(event.data, root.brand)
+
+    def _roots_of(self, signer: bytes) -> dict[bytes, TrustedRoot]:
+        """The roots ``signer`` may act for, by key id: itself, or those that certified it."""
+        own = self.keyring.trust.root(signer)
+        if own is not None:
+            return {signer: own}
+        roots = (self.keyring.root_of(c) for c in self.keyring.certs.get(signer, []))
+        return {r.key.kid: r for r in roots}
 
     def _check_claimed_brand(self, event: Event, brand: str) -> None:
         """The data's brand label is the signer's claim; the trust store's name is the truth."""

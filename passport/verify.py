@@ -258,6 +258,13 @@ class _Steps:
             checkpoint = verify_checkpoint(entry.checkpoint, self.run.trust.logs)
         except UntrustedLogError:
             checkpoint, trusted = read_unverified(entry.checkpoint), False
+            # A log is its key too: a note under a trusted log's origin that its key did not
+            # sign is a forgery of that log, not an unknown log.
+            if any(log.name == checkpoint.origin for log in self.run.trust.logs):
+                raise LogError(
+                    f"the checkpoint claims the log {checkpoint.origin}, which you trust, but "
+                    "no signature on it is by that log's key"
+                ) from None
         if len(entry.proofs) != len(self.bundle.events):
             raise LogError(
                 f"the log entry has {len(entry.proofs)} proofs for {len(self.bundle.events)} events"
@@ -362,6 +369,7 @@ def _report(run: _Run) -> Report:
         history=tuple(state.history),
         pid=bundle.pid,
         brand=state.brand,
+        brand_key=None if state.root is None else state.root.key.kid,
         gtin=state.gtin,
         serial=state.serial,
         owner=state.owner if complete else None,

@@ -67,11 +67,11 @@ def test_a_batch_mixing_stored_and_new_items_issues_only_the_new(tmp_path: Path)
         assert sorted(by_item) == list(range(0, 1400, 2))
         for (_, pid), index in zip(first.issued, range(0, 1400, 2), strict=True):
             assert by_item[index] == f"already issued as passport {pid.hex()}"
-        lookups = [s for s in statements if s.startswith("SELECT p.first FROM passports")]
+        lookups = [s for s in statements if s.startswith("SELECT first FROM passports")]
         assert len(lookups) == 1400
         plan = " / ".join(row[3] for row in ledger.db.execute(f"EXPLAIN QUERY PLAN {lookups[0]}"))
-        assert "SEARCH p USING PRIMARY KEY" in plan, plan
-        assert "SCAN p" not in plan, plan
+        assert "SEARCH passports USING PRIMARY KEY" in plan, plan
+        assert "SCAN passports" not in plan, plan
 
 
 def test_an_unauthorised_signer_issues_nothing(tmp_path: Path) -> None:

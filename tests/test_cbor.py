@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import cbor2
 import pytest
 from hypothesis import given
@@ -245,3 +247,125 @@ def test_the_fast_decoder_accepts_exactly_what_the_scanner_accepts(
     except DecodeError:
         accepted = False
     assert accepted == (cbor.diagnose(bytes(encoded)) is None), bytes(encoded).hex()
+
+
+# -- bounded decoding: nothing but the linear scan runs before an input is in the subset --------
+
+
+@pytest.mark.parametrize(
+    ("data", "tag"),
+    [
+        (bytes.fromhex("d81c8201d81d00"), 28),  # 28([1, 29(0)])
+        (bytes.fromhex("d81d00"), 29),
+        (bytes.fromhex("d9010082616161d81900"), 256),  # 256(["a", 25(0)])
+        (bytes.fromhex("d81900"), 25),
+        (bytes.fromhex("c5821b7fffffffffffffff01"), 5),  # bigfloat 1 * 2**(2**63-1)
+        (bytes.fromhex("c249010000000000000000"), 2),  # bignum
+        (bytes.fromhex("d823626128"), 35),  # regular expression "a("
+        (bytes.fromhex("d9d9f700"), 55799),  # self-described CBOR
+        (bytes.fromhex("c074323032362d31322d30335431303a30303a30305a"), 0),
+    ],
+)
+def test_every_tag_but_the_allowed_ones_is_refused_before_cbor2_reads_it(
+    data: bytes, tag: int
+) -> None:
+    with pytest.raises(DecodeError, match=f"tag {tag} at offset 0 is not allowed"):
+        cbor.decode(data)
+    with pytest.raises(DecodeError, match=f"tag {tag} at offset 0 is not allowed"):
+        cbor.decode(data, tags=frozenset({18}))
+
+
+def shared_value_bomb(levels: int = 15, fanout: int = 8) -> bytes:
+    """[28([null]), 28([29(0) x fanout]), 28([29(1) x fanout]), ...]: fanout**levels leaves.
+
+    Shallow enough for any depth limit (each level refers to the one before, not into it).
+    """
+    items = [b"\xd8\x1c\x81\xf6"]
+    for level in range(1, levels):
+        ref = b"\xd8\x1d" + cbor2.dumps(level - 1)
+        items.append(b"\xd8\x1c" + cbor2.dumps([0] * fanout)[:1] + ref * fanout)
+    return cbor2.dumps([0] * levels)[:1] + b"".join(items)
+
+
+def string_reference_bomb(copies: int = 15_000, size: int = 4096) -> bytes:
+    """256([s, 25(0), 25(0), ...]): one string of ``size`` bytes, referenced ``copies`` times."""
+    head = cbor2.dumps([None] * (copies + 1))[:3]  # an array head of copies + 1 items
+    string = cbor2.dumps(b"x" * size)
+    return b"\xd9\x01\x00" + head + string + b"\xd8\x19\x00" * copies
+
+
+@pytest.mark.parametrize(
+    ("bomb", "tag", "at"),
+    [(shared_value_bomb(), 28, 1), (string_reference_bomb(), 256, 0)],
+    ids=["shared values", "string references"],
+)
+def test_reference_bombs_are_refused_in_linear_memory(bomb: bytes, tag: int, at: int) -> None:
+    # cbor2 builds either in microseconds; walking or re-encoding what it built does not end
+    # (8**14 items) or takes gigabytes (15,000 copies of 4 KiB).
+    assert len(bomb) < 64 * 1024
+    with pytest.raises(DecodeError, match=f"tag {tag} at offset {at} is not allowed"):
+        cbor.decode(bomb)
+    assert _decode_cost(bomb) <= _BYTES_PER_INPUT_BYTE * len(bomb) + _FIXED_BYTES
+
+
+def _decode_cost(data: bytes) -> int:
+    """Peak bytes allocated while ``data`` is decoded or refused."""
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    try:
+        cbor.decode(data, tags=frozenset({18}))
+    except DecodeError:
+        pass
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak
+
+
+# Worst case of a well-formed decode: every byte an empty map or array (a 64-byte object).
+_BYTES_PER_INPUT_BYTE = 200
+_FIXED_BYTES = 64 * 1024
+
+cbor_heads = st.lists(
+    st.one_of(
+        st.sampled_from(
+            [b"\x80", b"\xa0", b"\x81", b"\x82", b"\xa1", b"\xd2", b"\xd8\x1c", b"\xd8\x1d"]
+        ),
+        st.sampled_from([b"\xd8\x19", b"\xd9\x01\x00", b"\xc5", b"\xf6", b"\x00", b"\x61a"]),
+        st.binary(min_size=1, max_size=3),
+    ),
+    max_size=400,
+).map(b"".join)
+
+
+@given(cbor_heads)
+def test_decoding_costs_memory_linear_in_the_input(data: bytes) -> None:
+    if data:
+        assert _decode_cost(data) <= _BYTES_PER_INPUT_BYTE * len(data) + _FIXED_BYTES
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda n: b"\x9a" + n.to_bytes(4, "big") + b"\x80" * n,  # n empty arrays
+        lambda n: b"\x9a" + n.to_bytes(4, "big") + b"\xa0" * n,  # n empty maps
+        lambda n: (b"\x81" * 15 + b"\x80") * 1 + b"",  # deep, for the fixed part
+        lambda n: b"\x9a" + n.to_bytes(4, "big") + b"\xd8\x1c\x80" * (n // 3),  # shareables
+    ],
+    ids=["arrays", "maps", "deep", "shared"],
+)
+def test_the_worst_inputs_cost_memory_linear_in_their_size(make: object) -> None:
+    for n in (1_000, 10_000, 60_000):
+        data = make(n)  # type: ignore[operator]
+        assert _decode_cost(data) <= _BYTES_PER_INPUT_BYTE * len(data) + _FIXED_BYTES
+
+
+@given(cbor_heads)
+def test_the_linear_scan_refuses_only_what_the_diagnosis_names(data: bytes) -> None:
+    if not data:
+        return
+    for tags in (frozenset(), frozenset({18})):
+        clean = cbor._clean(data, tags, cbor.DEFAULT_MAX_ITEMS)
+        problem = cbor.diagnose(data, tags, max_items=cbor.DEFAULT_MAX_ITEMS)
+        if not clean:
+            assert problem is not None, data.hex()

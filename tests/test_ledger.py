@@ -173,7 +173,7 @@ def test_a_second_passport_for_one_identifier_stores_only_the_clone_evidence(
 ) -> None:
     clone = W.issue({**PRODUCT, "model": "copy"}, signer=W.brand)
     with Ledger.open(ledger_path, clock=clock()) as ledger:
-        with pytest.raises(CloneError, match="already has a passport"):
+        with pytest.raises(CloneError, match="already has passport"):
             ledger.import_bundle(pp.bundle_to_bytes(W.bundle(clone)))
         assert ledger.counts()["passports"] == 1
         assert [e.kind for e in ledger.evidence()] == ["clone"]

@@ -180,7 +180,7 @@ def test_trust_store_round_trip() -> None:
 @pytest.mark.parametrize(
     ("text", "match"),
     [
-        ("", "Expecting value"),
+        ("", "is not JSON \\(expecting value on line 1\\)"),
         ("[]", "is not of type 'object'"),
         (
             '{"v": 1, "roots": [{"brand": "X", "key": "00", "gs1_prefixes": ["1234"]}]}',

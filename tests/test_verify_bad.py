@@ -283,7 +283,7 @@ def test_production_for_a_gtin_outside_the_brand_prefixes() -> None:
 
 def test_a_trusted_small_brand_cannot_mint_for_another_house() -> None:
     events = W.issue(signer=W.rival_factory)  # Maison Example's GTIN, Rival's factory
-    _assert_refused(W.verify(W.bundle(events)), "authority", "outside the GS1 prefixes of Rival")
+    _assert_refused(W.verify(W.bundle(events)), "authority", "outside the GS1 prefixes of 'Rival'")
 
 
 def test_a_delegate_of_another_brand_cannot_sell() -> None:
@@ -291,7 +291,7 @@ def test_a_delegate_of_another_brand_cannot_sell() -> None:
         W.issue(), W.rival_factory, "sale", {"owner": W.alice.kid.hex(), "channel": "boutique"}
     )
     _assert_refused(
-        W.verify(W.bundle(events)), "authority", "holds no certificate from Maison Example"
+        W.verify(W.bundle(events)), "authority", "holds no certificate from 'Maison Example'"
     )
 
 
