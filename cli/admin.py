@@ -20,6 +20,7 @@ from .env import (
     emit_json,
     json_option,
     output_path,
+    plural,
     resolver_url,
     short,
 )
@@ -200,8 +201,10 @@ def brand_new(home: Home, name: str, prefixes: tuple[str, ...], display_name: st
       dpp brand new maison --gs1-prefix 3614270 --display-name "Maison Example"
     """
     with home.ledger(write=True) as ledger:
+        # Refused before a key is made: a name or prefixes that another trusted root holds.
         probe = pp.TrustedRoot(display_name or name, pp.SigningKey.generate().public_key, prefixes)
-        pp.TrustStore.from_json(pp.TrustStore((probe,)).to_json())  # refuse bad prefixes early
+        pp.TrustStore.from_json(pp.TrustStore((probe,)).to_json())  # the file's own rules
+        ledger.records.check_addition([probe])
         info = home.keystore.create(name, KeyRole.BRAND, home.passphrase.new)
         ledger.records.add_root(display_name or name, info.public_key, prefixes)
     click.echo(
@@ -318,20 +321,39 @@ def trust() -> None:
 
 @trust.command("add")
 @click.argument("file", type=click.Path(dir_okay=False))
+@click.option(
+    "--name",
+    "rename",
+    help="Trust the file's one root under this name instead of the one it gives.",
+)
 @click.pass_obj
-def trust_add(home: Home, file: str) -> None:
+def trust_add(home: Home, file: str, rename: str | None) -> None:
     """Trust every brand root and log in a trust store FILE.
 
+    A brand is its root key; its name is only a label. A root whose name another trusted
+    root already holds, or whose GS1 prefixes nest with another's, is refused with both
+    named, and nothing from the file is added. To trust such a root anyway, give it a name
+    of your own with --name (for a file of one root).
+
     \b
-    Example:
+    Examples:
       dpp trust add maison-trust.json
+      dpp trust add small-brand.json --name "Small Brand (Lyon)"
     """
     store = read_trust(file)
+    if rename is not None:
+        if len(store.roots) != 1:
+            raise UsageProblem(f"--name renames a file's one root; {file} holds {len(store.roots)}")
+        root = store.roots[0]
+        store = pp.TrustStore((pp.TrustedRoot(rename, root.key, root.gs1_prefixes),), store.logs)
     with home.ledger() as ledger:
         added = ledger.records.add_trust_store(store)
         for log in store.logs:
             ledger.records.add_log_verifier(log.to_vkey())
-    click.echo(f"Trusted {len(store.roots)} brand roots ({added} new) and {len(store.logs)} logs")
+    click.echo(
+        f"Trusted {plural(len(store.roots), 'brand root')} ({added} new) and "
+        f"{plural(len(store.logs), 'log')}"
+    )
 
 
 @trust.command("list")
@@ -340,21 +362,22 @@ def trust_add(home: Home, file: str) -> None:
 def trust_list(home: Home, as_json: bool) -> None:
     """List the trusted brand roots and logs."""
     with home.ledger() as ledger:
-        store = ledger.trust()
+        # As stored, unchecked: a store that breaks the rules must still be listed to repair.
+        roots, logs = ledger.records.roots(), ledger.records.log_verifiers()
     if as_json:
         emit_json(
             {
                 "roots": [
                     {"brand": r.brand, "kid": r.key.kid_hex, "gs1_prefixes": list(r.gs1_prefixes)}
-                    for r in store.roots
+                    for r in roots
                 ],
-                "logs": [v.to_vkey() for v in store.logs],
+                "logs": [v.to_vkey() for v in logs],
             }
         )
         return
-    for root in store.roots:
+    for root in roots:
         click.echo(f"{root.brand:24} {root.key.kid_hex}  GS1 {', '.join(root.gs1_prefixes)}")
-    for log in store.logs:
+    for log in logs:
         click.echo(f"log {log.to_vkey()}")
 
 

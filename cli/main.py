@@ -17,7 +17,7 @@ from ledger import NotALedgerError, NotFoundError
 
 from .env import UsageProblem, resolve_home
 
-UNREADABLE = (pp.DecodeError, UsageProblem, NotFoundError, NotALedgerError)
+UNREADABLE = (pp.DecodeError, pp.TrustStoreError, UsageProblem, NotFoundError, NotALedgerError)
 
 
 def exit_code(error: BaseException) -> int:

@@ -15,8 +15,9 @@ import passport as pp
 from passport import wire
 from passport.certs import Certificate, RevocationList
 from passport.checkpoint import NoteVerifier
+from passport.errors import TrustStoreError
 from passport.keyring import Keyring
-from passport.trust import TrustedRoot, TrustStore
+from passport.trust import TrustedRoot, TrustStore, name_key
 
 from . import db as _db
 from .errors import NotFoundError
@@ -32,22 +33,53 @@ class Records:
         """Trust ``key`` as a brand root for the GS1 company ``prefixes``.
 
         Raises:
-            TrustError: the entry is not a valid trust store entry.
+            TrustStoreError: the entry is malformed, or contradicts a root already trusted.
         """
-        entry = TrustedRoot(brand, key, tuple(prefixes))
-        TrustStore.from_json(TrustStore((entry,)).to_json())  # the schema checks the entry
-        with _db.write(self.db):
-            self.db.execute(
-                "INSERT OR REPLACE INTO roots (kid, brand, key, prefixes) VALUES (?, ?, ?, ?)",
-                [key.kid, brand, key.raw, json.dumps(list(prefixes))],
-            )
+        self.add_trust_store(TrustStore((TrustedRoot(brand, key, tuple(prefixes)),)))
 
     def add_trust_store(self, store: TrustStore) -> int:
-        """Trust every root of ``store``; return how many were new."""
-        before = len(self.trust())
-        for root in store.roots:
-            self.add_root(root.brand, root.key, root.gs1_prefixes)
-        return len(self.trust()) - before
+        """Trust every root of ``store``, all or none; return how many were new.
+
+        Raises:
+            TrustStoreError: a root is already trusted under another name or other prefixes,
+                or the roots together break a trust store's rules (a shared name, nested
+                prefixes); nothing is added then.
+        """
+        with _db.write(self.db):
+            new = self.check_addition(store.roots)
+            self.db.conn.executemany(
+                "INSERT INTO roots (kid, brand, key, prefixes) VALUES (?, ?, ?, ?)",
+                [(r.key.kid, r.brand, r.key.raw, json.dumps(list(r.gs1_prefixes))) for r in new],
+            )
+        return len(new)
+
+    def check_addition(self, roots: Iterable[TrustedRoot]) -> list[TrustedRoot]:
+        """The roots among ``roots`` this ledger does not trust yet, if all of them may join it.
+
+        Raises:
+            TrustStoreError: as :meth:`add_trust_store`.
+        """
+        TrustStore(tuple(roots))  # the file's own rules first: its problems are its own
+        current = {root.key.kid: root for root in self.roots()}
+        new = []
+        for root in roots:
+            known = current.get(root.key.kid)
+            if known is None:
+                new.append(root)
+            elif (name_key(known.brand), set(known.gs1_prefixes)) != (
+                name_key(root.brand),
+                set(root.gs1_prefixes),
+            ):
+                raise TrustStoreError(
+                    f"root {known.describe()} is already trusted, for GS1 prefixes "
+                    f"{', '.join(known.gs1_prefixes)}; to change its name or prefixes, "
+                    f"remove it first (dpp trust remove {known.key.kid_hex[:16]})"
+                )
+        try:
+            TrustStore((*current.values(), *new))
+        except TrustStoreError as exc:
+            raise TrustStoreError(f"refused, it would contradict what is trusted: {exc}") from None
+        return new
 
     def remove_root(self, kid: bytes) -> None:
         """Stop trusting the root with key id ``kid``.
@@ -59,15 +91,33 @@ class Records:
             if self.db.execute("DELETE FROM roots WHERE kid = ?", [kid]).rowcount == 0:
                 raise NotFoundError(f"no trusted root with key id {kid.hex()[:16]}…")
 
-    def trust(self) -> TrustStore:
-        """The ledger's trust store."""
+    def roots(self) -> tuple[TrustedRoot, ...]:
+        """The stored roots as they are, without the trust store's checks (to list or repair)."""
         rows = self.db.execute("SELECT brand, key, prefixes FROM roots ORDER BY brand, kid")
-        roots = tuple(
+        return tuple(
             TrustedRoot(brand, pp.PublicKey.from_bytes(key), tuple(json.loads(prefixes)))
             for brand, key, prefixes in rows
         )
-        logs = self.db.execute("SELECT vkey FROM log_keys ORDER BY vkey")
-        return TrustStore(roots, tuple(NoteVerifier.from_vkey(vkey) for (vkey,) in logs))
+
+    def log_verifiers(self) -> tuple[NoteVerifier, ...]:
+        """The signed-note verifier keys of the logs this ledger trusts."""
+        rows = self.db.execute("SELECT vkey FROM log_keys ORDER BY vkey")
+        return tuple(NoteVerifier.from_vkey(vkey) for (vkey,) in rows)
+
+    def trust(self) -> TrustStore:
+        """The ledger's trust store.
+
+        Raises:
+            TrustStoreError: the stored roots break a trust store's rules (a ledger from before
+                they were enforced): the message says which roots, and how to repair it.
+        """
+        try:
+            return TrustStore(self.roots(), self.log_verifiers())
+        except TrustStoreError as exc:
+            raise TrustStoreError(
+                f"this ledger's trust store is refused: {exc}. See `dpp trust list`, then "
+                "`dpp trust remove KID` the root you did not mean to trust"
+            ) from None
 
     def add_log_verifier(self, vkey: str) -> NoteVerifier:
         """Trust the checkpoints of the log whose signed-note verifier key is ``vkey``.

@@ -18,6 +18,7 @@ from .errors import (
     SignatureError,
     StorageError,
     TrustError,
+    TrustStoreError,
 )
 from .events import Event, EventType
 from .keys import PublicKey, SigningKey, kid_of
@@ -57,6 +58,7 @@ __all__ = [
     "StorageError",
     "TrustError",
     "TrustStore",
+    "TrustStoreError",
     "TrustedRoot",
     "bundle_to_bytes",
     "delegate",
