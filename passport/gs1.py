@@ -138,6 +138,8 @@ def parse_digital_link(uri: str) -> DigitalLink:
         raise SchemaError(f"not a well-formed URI: {uri[:80]!r}") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise SchemaError(f"not an http(s) URI: {uri[:80]!r}")
+    if "%" in parts.netloc:
+        raise SchemaError("a Digital Link's host has no percent-encoding (nor IPv6 zone id)")
     keys = _key_path(parts.path)
     return DigitalLink(
         normalize_gtin(keys["01"]),
@@ -193,7 +195,9 @@ def _query_pid(query: str) -> bytes | None:
         if key in seen:
             raise SchemaError(f"the Digital Link gives the parameter {key[:40]!r} twice")
         seen.add(key)
-        if key == "pid":
+        if _DIGITS.fullmatch(key):
+            _check_attribute(key, value)
+        elif key == "pid":
             if len(value) != 64 or not _HEX.fullmatch(value):
                 raise SchemaError("pid in a Digital Link is 64 lowercase hex digits")
             pid = bytes.fromhex(value)
@@ -201,3 +205,23 @@ def _query_pid(query: str) -> bytes | None:
 
 
 _HEX: Final = re.compile(r"[0-9a-f]+")
+# Keys and key qualifiers: in a GTIN's link they belong in the path, once.
+_PATH_AIS: Final = frozenset({"00", "01", "10", "21", "22", "235", "253", "255", "401", "402"})
+_PATH_AIS_4: Final = frozenset({"414", "417", "8003", "8004", "8006", "8010", "8013", "8017"})
+_ATTRIBUTE: Final = re.compile(r"[!\"%&'()*+,\-./0-9:;<=>?A-Z_a-z]{1,90}")
+
+
+def _check_attribute(ai: str, value: str) -> None:
+    """A query parameter named by digits is a GS1 data attribute: a plausible AI and value.
+
+    The GS1 AI dictionary is not carried here, so an unknown AI is not caught; what is
+    refused is what no AI allows: a key or qualifier that belongs in the path, an AI of the
+    wrong length, an empty or over-long value, characters outside GS1 set 82 (``%00``, a
+    space from ``+``).
+    """
+    if not 2 <= len(ai) <= 4 or ai in _PATH_AIS or ai in _PATH_AIS_4:
+        raise SchemaError(f"the Digital Link's query names AI ({ai[:8]}), which cannot go there")
+    if not _ATTRIBUTE.fullmatch(value):
+        raise SchemaError(
+            f"the Digital Link's AI ({ai}) value must be 1 to 90 characters of GS1 set 82"
+        )

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from passport import cbor
 from passport.errors import DecodeError, EncodeError
+from tests.fuzz.harness import shared_value_bomb, string_reference_bomb
 
 
 def test_maps_mixing_key_types_are_refused() -> None:
@@ -273,25 +274,6 @@ def test_every_tag_but_the_allowed_ones_is_refused_before_cbor2_reads_it(
         cbor.decode(data)
     with pytest.raises(DecodeError, match=f"tag {tag} at offset 0 is not allowed"):
         cbor.decode(data, tags=frozenset({18}))
-
-
-def shared_value_bomb(levels: int = 15, fanout: int = 8) -> bytes:
-    """[28([null]), 28([29(0) x fanout]), 28([29(1) x fanout]), ...]: fanout**levels leaves.
-
-    Shallow enough for any depth limit (each level refers to the one before, not into it).
-    """
-    items = [b"\xd8\x1c\x81\xf6"]
-    for level in range(1, levels):
-        ref = b"\xd8\x1d" + cbor2.dumps(level - 1)
-        items.append(b"\xd8\x1c" + cbor2.dumps([0] * fanout)[:1] + ref * fanout)
-    return cbor2.dumps([0] * levels)[:1] + b"".join(items)
-
-
-def string_reference_bomb(copies: int = 15_000, size: int = 4096) -> bytes:
-    """256([s, 25(0), 25(0), ...]): one string of ``size`` bytes, referenced ``copies`` times."""
-    head = cbor2.dumps([None] * (copies + 1))[:3]  # an array head of copies + 1 items
-    string = cbor2.dumps(b"x" * size)
-    return b"\xd9\x01\x00" + head + string + b"\xd8\x19\x00" * copies
 
 
 @pytest.mark.parametrize(

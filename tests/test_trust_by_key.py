@@ -272,6 +272,17 @@ def test_qualifiers_out_of_order_or_unknown_are_refused(path: str) -> None:
         gs1.parse_digital_link("https://r.example" + path)
 
 
+@pytest.mark.parametrize(
+    "query",
+    ["10=ABC", "01=" + GTIN, "21=X", "99=", "99=ABC%00DEF", "98=XYZ+987", "99=" + "A" * 91],
+)
+def test_query_attributes_no_gs1_ai_allows_are_refused(query: str) -> None:
+    with pytest.raises(pp.SchemaError, match="AI"):
+        gs1.parse_digital_link(f"https://r.example/01/{GTIN}/10/L/21/S?{query}")
+    ok = gs1.parse_digital_link(f"https://r.example/01/{GTIN}/21/S?99=ABC&linkType=gs1:pip")
+    assert ok.serial == "S"
+
+
 # -- 6. a bad trust file is unreadable input (exit 2), said in words ----------------------------
 
 

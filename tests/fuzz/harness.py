@@ -13,12 +13,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
 import passport as pp
 from ledger import demo
-from passport import checkpoint, qr, wire
+from passport import cbor, checkpoint, qr, wire
 
 CRASHES = Path(__file__).resolve().parent / "crashes"
 TIME_LIMIT_S = 1.0
@@ -44,7 +45,47 @@ def _seeds() -> dict[str, list[bytes]]:
         ).encode(),
     ]
     _STATE["trust"] = pp.TrustStore.from_json(trust)
-    return {"bundle": bundles, "verify": bundles, "event": events, "note": notes, "qr": codes}
+    payloads = [e.record.payload for b in genuine[:20] for e in b.events]
+    cbor_seeds = [*bundles[:20], *events[:20], *payloads, *_TAG_SEEDS]
+    return {
+        "bundle": bundles,
+        "verify": bundles,
+        "event": events,
+        "note": notes,
+        "qr": codes,
+        "cbor": cbor_seeds,
+    }
+
+
+def shared_value_bomb(levels: int = 15, fanout: int = 8) -> bytes:
+    """[28([null]), 28([29(0) x fanout]), 28([29(1) x fanout]), ...]: fanout**levels leaves.
+
+    Shallow enough for any depth limit (each level refers to the one before, not into it).
+    """
+    items = [b"\xd8\x1c\x81\xf6"]
+    for level in range(1, levels):
+        ref = b"\xd8\x1d" + cbor.encode(level - 1)
+        items.append(b"\xd8\x1c" + cbor.encode([0] * fanout)[:1] + ref * fanout)
+    return cbor.encode([0] * levels)[:1] + b"".join(items)
+
+
+def string_reference_bomb(copies: int = 15_000, size: int = 4096) -> bytes:
+    """256([s, 25(0), 25(0), ...]): one string of ``size`` bytes, referenced ``copies`` times."""
+    head = cbor.encode([None] * (copies + 1))[:3]  # an array head of copies + 1 items
+    return b"\xd9\x01\x00" + head + cbor.encode(b"x" * size) + b"\xd8\x19\x00" * copies
+
+
+# Shared values (28/29), string references (256/25), bignums, bigfloats, self-description:
+# what cbor2 would resolve while decoding if anything let such an input reach it.
+_TAG_SEEDS: list[bytes] = [
+    shared_value_bomb(11, 4),
+    string_reference_bomb(5_000, 1024),
+    bytes.fromhex("82d81c81f6d81c82d81d00d81d00"),
+    bytes.fromhex("d90100" + "83" + "4478787878" + "d81900" + "d81900"),
+    bytes.fromhex("c5821b7fffffffffffffff01"),
+    bytes.fromhex("c249010000000000000000"),
+    bytes.fromhex("d9d9f7d28440a0f6f6"),
+]
 
 
 def _broken(data: bytes) -> bool:
@@ -115,12 +156,41 @@ def _check_qr(data: bytes) -> None:
         pp.verify(scanned.offline, _STATE["trust"], now=NOW)
 
 
+# The decoder's bound: memory and CPU time linear in the input (tracemalloc slows the decode,
+# so the time allowed per byte is generous; a quadratic or exponential input still breaks it).
+CBOR_BYTES_PER_BYTE = 200
+CBOR_FIXED_BYTES = 64 * 1024
+CBOR_SECONDS_PER_BYTE = 20e-6
+CBOR_FIXED_SECONDS = 0.02
+
+
+def _check_cbor(data: bytes) -> None:
+    """Strict decoding allocates O(n) and finishes in O(n), whatever the n bytes hold."""
+    if not data:
+        return
+    tracemalloc.start()
+    started = time.process_time()
+    try:
+        cbor.decode(data, tags=frozenset({18}), max_size=wire.MAX_BUNDLE_SIZE)
+    except pp.DppError:
+        pass
+    finally:
+        elapsed = time.process_time() - started
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    if peak > CBOR_BYTES_PER_BYTE * len(data) + CBOR_FIXED_BYTES:
+        raise AssertionError(f"decoding {len(data)} bytes allocated {peak} bytes")
+    if elapsed > CBOR_FIXED_SECONDS + CBOR_SECONDS_PER_BYTE * len(data):
+        raise AssertionError(f"decoding {len(data)} bytes took {elapsed:.3f} s of CPU")
+
+
 TARGETS: dict[str, Callable[[bytes], None]] = {
     "bundle": _check_bundle,
     "verify": _check_verify,
     "event": _check_event,
     "note": _check_note,
     "qr": _check_qr,
+    "cbor": _check_cbor,
 }
 
 
@@ -192,6 +262,8 @@ def mutate(data: bytes, rng: random.Random, pool: list[bytes]) -> bytes:
                     0xFF,
                     0xD2,
                     0xC1,
+                    0xD8,  # a tag of one more byte: 25 (string reference), 28/29 (sharing)
+                    0xD9,
                     0x80,
                     0xA0,
                     rng.randrange(256),
