@@ -133,6 +133,8 @@ def sign_checkpoint(checkpoint: Checkpoint, name: str, key: SigningKey) -> str:
 def _split(text: str) -> tuple[str, list[tuple[str, bytes, bytes]]]:
     if not isinstance(text, str) or len(text) > MAX_NOTE_SIZE:
         raise LogError(f"a signed note is text of at most {MAX_NOTE_SIZE} characters")
+    if not text.isascii() and _SURROGATE.search(text):  # bytes that were not UTF-8
+        raise LogError("a signed note is valid UTF-8 text; this one holds bytes that are not")
     if _CONTROL.search(text):
         raise LogError("a signed note holds no control characters other than newlines")
     body, sep, signatures = text.rpartition("\n\n")
@@ -171,7 +173,8 @@ def open_note(text: str, verifiers: Iterable[NoteVerifier]) -> tuple[str, list[N
             continue  # signatures from unknown keys are ignored, per the spec
         if not _signed(body, signature, verifier.key):
             raise LogError(f"the signature by {name} does not verify")
-        good.append(verifier)
+        if verifier not in good:  # one key signing twice is one signature, as in Go's note
+            good.append(verifier)
     if not good:
         names = ", ".join(sorted({n for n, _, _ in signatures}))
         raise UntrustedLogError(

@@ -101,6 +101,13 @@ class DigitalLink:
 
 
 MAX_URI_LENGTH: Final = 2048
+# The scheme in one case, as the Digital Link grammar writes it; a host of domain labels
+# (punycode for other scripts) or a bracketed IPv6 literal without zone, and a port.
+_SCHEMES: Final = ("https://", "http://", "HTTPS://", "HTTP://")
+_HOST: Final = re.compile(
+    r"(?:(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.|(?=:|$)))+(?::[0-9]{1,5})?"
+    r"|\[[0-9A-Fa-f:.]+\](?::[0-9]{1,5})?"
+)
 # Key qualifiers of a GTIN, in the order the Digital Link URI syntax requires them.
 _QUALIFIERS: Final = ("22", "10", "21")
 _NAMES: Final = {"22": "consumer product variant", "10": "lot", "21": "serial"}
@@ -136,10 +143,12 @@ def parse_digital_link(uri: str) -> DigitalLink:
         parts = urlsplit(uri)
     except ValueError:
         raise SchemaError(f"not a well-formed URI: {uri[:80]!r}") from None
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if not uri.startswith(_SCHEMES) or not parts.netloc:
         raise SchemaError(f"not an http(s) URI: {uri[:80]!r}")
-    if "%" in parts.netloc:
-        raise SchemaError("a Digital Link's host has no percent-encoding (nor IPv6 zone id)")
+    if not _HOST.fullmatch(parts.netloc):
+        raise SchemaError(
+            "a Digital Link's host is a domain name or an IP address, with an optional port"
+        )
     keys = _key_path(parts.path)
     return DigitalLink(
         normalize_gtin(keys["01"]),

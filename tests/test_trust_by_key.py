@@ -273,6 +273,22 @@ def test_qualifiers_out_of_order_or_unknown_are_refused(path: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "start",
+    ["HtTp://a", "https://$a", "https://a$", "https://user@a", "https://-a", "https://[::1%25lo]"],
+)
+def test_a_scheme_or_host_the_grammar_does_not_allow_is_refused(start: str) -> None:
+    with pytest.raises(pp.SchemaError):
+        gs1.parse_digital_link(f"{start}/01/{GTIN}/21/S")
+    for fine in (
+        "HTTPS://a",
+        "https://id.example:8443",
+        "https://[::1]",
+        "https://xn--bcher-kva.ch",
+    ):
+        assert gs1.parse_digital_link(f"{fine}/01/{GTIN}/21/S").serial == "S"
+
+
+@pytest.mark.parametrize(
     "query",
     ["10=ABC", "01=" + GTIN, "21=X", "99=", "99=ABC%00DEF", "98=XYZ+987", "99=" + "A" * 91],
 )
@@ -419,6 +435,17 @@ def test_a_checkpoint_of_size_0_carries_the_empty_root() -> None:
     bad = Checkpoint("example.com/log", 0, bytes(32)).body()
     with pytest.raises(pp.DppError, match="size 0 must carry the empty tree's root"):
         notes.parse_checkpoint(bad)
+
+
+def test_a_note_is_utf8_and_one_key_signing_twice_is_one_signature() -> None:
+    note = sign_checkpoint(Checkpoint(ORIGIN, 0, merkle.EMPTY_ROOT), ORIGIN, LOG_KEY)
+    verifier = NoteVerifier(ORIGIN, LOG_KEY.public_key)
+    body, signature = note.split("\n\n")
+    twice = f"{body}\n\n{signature}{signature}"
+    assert notes.open_note(twice, [verifier])[1] == [verifier]
+    not_utf8 = note.encode().replace(b"log", b"l\xffg").decode("utf-8", "surrogateescape")
+    with pytest.raises(pp.DppError, match="valid UTF-8"):
+        notes.open_note(not_utf8, [verifier])
 
 
 def test_dpp_audit_refuses_a_checkpoint_that_is_not_utf8(tmp_path: Path) -> None:
