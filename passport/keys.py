@@ -1,21 +1,24 @@
-"""Ed25519 keys, key ids, signing and verification.
+"""Ed25519 keys, key ids, signing and verification, under one policy whatever the library.
 
-A key id (kid) is SHA-256 of the raw 32-byte public key. Every public key that enters goes
-through :meth:`PublicKey.from_bytes`, which refuses non-canonical and small-order points.
+A key id (kid) is SHA-256 of the raw 32-byte public key. The policy: every public key that
+enters goes through :meth:`PublicKey.from_bytes`, which refuses non-canonical and small-order
+points; a signature must have a reduced S (S < L) and an R that is not of small order; then
+the cofactorless equation decides (libsodium or OpenSSL, see :mod:`passport._ed25519`).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Final
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from ._edwards import L, point_problem
+from . import _ed25519
+from ._edwards import SMALL_ORDER_Y, L, point_problem
 from .errors import InvalidKeyError, SignatureError
 
 PUBLIC_KEY_SIZE: Final = 32
@@ -34,7 +37,6 @@ class PublicKey:
 
     raw: bytes
     kid: bytes = field(repr=False)
-    _key: Ed25519PublicKey = field(repr=False, compare=False)
 
     @staticmethod
     def from_bytes(raw: bytes) -> PublicKey:
@@ -56,23 +58,22 @@ class PublicKey:
         """Check an Ed25519 signature over ``message``.
 
         Raises:
-            SignatureError: the signature has the wrong size, a non-reduced scalar, or does not
-                verify.
+            SignatureError: the signature has the wrong size, a non-reduced scalar, an R of
+                small order, or does not verify.
         """
         if len(signature) != SIGNATURE_SIZE:
             raise SignatureError(f"a signature is {SIGNATURE_SIZE} bytes, got {len(signature)}")
         if int.from_bytes(signature[32:], "little") >= L:
             raise SignatureError("signature scalar S is not reduced (S >= L)")
-        try:
-            self._key.verify(signature, message)
-        except InvalidSignature:
-            raise SignatureError(
-                f"signature does not verify under key {self.kid_hex[:16]}"
-            ) from None
+        if int.from_bytes(signature[:32], "little") & _Y_MASK in SMALL_ORDER_Y:
+            # OpenSSL alone would accept it; libsodium refuses it: the policy is the same on both.
+            raise SignatureError("signature point R is of small order")
+        if not _ed25519.active[0].verify(self.raw, signature, message):
+            raise SignatureError(f"signature does not verify under key {self.kid_hex[:16]}")
 
     def to_pem(self) -> str:
         """The key as a PEM SubjectPublicKeyInfo block."""
-        pem = self._key.public_bytes(
+        pem = Ed25519PublicKey.from_public_bytes(self.raw).public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
         return pem.decode("ascii")
@@ -84,13 +85,16 @@ def _public_key(raw: bytes) -> PublicKey:
     problem = point_problem(raw)
     if problem:
         raise InvalidKeyError(f"public key {raw.hex()[:16]}…: {problem}")
-    return PublicKey(raw, kid_of(raw), Ed25519PublicKey.from_public_bytes(raw))
+    return PublicKey(raw, kid_of(raw))
+
+
+_Y_MASK: Final = (1 << 255) - 1
 
 
 class SigningKey:
     """An Ed25519 private key. The library never stores or prints it; callers keep it safe."""
 
-    __slots__ = ("_key", "public_key")
+    __slots__ = ("_key", "_signers", "public_key")
 
     def __init__(self, key: Ed25519PrivateKey) -> None:
         self._key = key
@@ -98,6 +102,7 @@ class SigningKey:
             serialization.Encoding.Raw, serialization.PublicFormat.Raw
         )
         self.public_key = PublicKey.from_bytes(raw)
+        self._signers: dict[str, Callable[[bytes], bytes]] = {}
 
     @classmethod
     def generate(cls) -> SigningKey:
@@ -129,8 +134,12 @@ class SigningKey:
         )
 
     def sign(self, message: bytes) -> bytes:
-        """An Ed25519 signature over ``message``."""
-        return self._key.sign(message)
+        """An Ed25519 signature over ``message`` (RFC 8032: the same bytes on every library)."""
+        backend = _ed25519.active[0]
+        signer = self._signers.get(backend.name)
+        if signer is None:
+            signer = self._signers[backend.name] = backend.signer(self.seed(), self.public_key.raw)
+        return signer(message)
 
     def __repr__(self) -> str:
         return f"SigningKey(kid={self.kid.hex()[:16]}…)"

@@ -145,7 +145,7 @@ SIGNATURE = KEY.sign(MESSAGE)
     [
         (SIGNATURE[:63], "64 bytes"),
         (SIGNATURE + b"\x00", "64 bytes"),
-        (bytes(64), "does not verify"),
+        (bytes(64), "R is of small order"),
         (SIGNATURE[:32] + _edwards.L.to_bytes(32, "little"), "not reduced"),
         (
             SIGNATURE[:32]
