@@ -10,9 +10,11 @@ import passport as pp
 from ledger import qrimage, system_clock
 from ledger.files import read_bundle
 from passport import gs1, ownership
-from passport.evidence import find_conflicts
+from passport.events import EventType
+from passport.evidence import ConflictKind, Evidence, find_conflicts
 from passport.gs1 import DigitalLink
 from passport.qr import offline_payload, read_payload
+from passport.report import format_time
 
 from .env import (
     Home,
@@ -125,15 +127,44 @@ def verify(
         if compared and not matches:
             click.echo(f"NOT THIS ITEM: the scanned code DOES NOT MATCH this passport: {compared}")
         for evidence in conflicts:
-            click.echo(f"{evidence.kind.upper()}: {evidence.detail}")
-            click.echo(f"  first event  {evidence.first.hash.hex()}")
-            click.echo(f"  second event {evidence.second.hash.hex()}")
+            click.echo(conflict_headline(evidence, reports, files))
+            click.echo(f"  evidence: {evidence.detail}")
+            click.echo(f"  first event  {evidence.first.hash.hex()} ({files[0]})")
+            click.echo(f"  second event {evidence.second.hash.hex()} ({files[1]})")
         for path, report in zip(files, reports, strict=True):
-            print_report(report, path)
+            print_report(report, path, contested=bool(conflicts))
         if compared and matches:
             click.echo(f"Scanned code: MATCHES: {compared}")
     if not all(reports) or not matches or conflicts:
         raise click.exceptions.Exit(1)
+
+
+def conflict_headline(evidence: Evidence, reports: list[pp.Report], files: tuple[str, ...]) -> str:
+    """The conflict in plain words: what happened twice, by whom, when, and what to do."""
+    sides = []
+    for event, report, path in zip((evidence.first, evidence.second), reports, files, strict=True):
+        entry = next((h for h in report.history if h.seq == event.seq), None)
+        what = entry.summary if entry is not None else f"a {event.type} event"
+        who = f" by {entry.actor}" if entry is not None else ""
+        sides.append(f"{what}{who} on {format_time(event.time)[:10]} ({path})")
+    advice = (
+        "Neither bundle can be trusted to name the current owner: keep both files as "
+        "evidence and contact the brand."
+    )
+    if evidence.kind is ConflictKind.CLONE:
+        first = reports[0]
+        return (
+            f"CLONED: two different passports were issued for GTIN {first.gtin} serial "
+            f"{first.serial} by {first.brand}: {sides[0]}; and {sides[1]}. At least one "
+            f"item is a copy. {advice}"
+        )
+    sales = (EventType.SALE, EventType.RESALE)
+    sold = evidence.first.type in sales and evidence.second.type in sales
+    word = "SOLD TWICE" if sold else "HISTORY SPLIT"
+    return (
+        f"{word}: passport {short(evidence.first.pid)} has two different signed events "
+        f"at step {evidence.first.seq}: {sides[0]}; and {sides[1]}. {advice}"
+    )
 
 
 def _evidence(evidence: Any) -> dict[str, Any]:
@@ -154,17 +185,25 @@ def owner() -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--as", "key_name", required=True, help="The owner key.")
 @click.option("--challenge", required=True, help="The text the buyer chose.")
+@trust_option
 @click.pass_obj
-def owner_prove(home: Home, file: str, key_name: str, challenge: str) -> None:
+def owner_prove(
+    home: Home, file: str, key_name: str, challenge: str, trust_file: str | None
+) -> None:
     """Sign the buyer's challenge with the owner key; print the response to hand over.
+
+    The bundle is verified first: a key that no longer owns the item, or a bundle that does
+    not verify, is refused (the buyer's check would fail), saying who the current owner is.
 
     \b
     Example:
       dpp owner prove bag.dpp --as bob --challenge "buyer-7f3a 2026-05-01"
     """
     bundle = read_bundle(file)
+    trust, known = trust_for(home, trust_file)
+    report = pp.verify(bundle, trust, now=system_clock(), known_revocations=known)
     key = home.signing_key(key_name)
-    click.echo(ownership.prove(key, bundle.events[0].pid, challenge))
+    click.echo(ownership.prove_current(key, report, challenge))
 
 
 @owner.command("check")

@@ -18,6 +18,7 @@ section{background:#fff;border-radius:12px;padding:1rem 1.25rem;margin:0 0 1rem;
 box-shadow:0 1px 3px rgba(0,0,0,.08)}h1{font-size:1.6rem;margin:.2rem 0}h2{font-size:1.1rem;
 margin:0 0 .6rem}.verdict.genuine{border-left:8px solid #1a7f37}.verdict.warnings{border-left:8px
 solid #bf8700}.verdict.invalid{border-left:8px solid #cf222e}.verdict p{margin:.3rem 0}
+.verdict.alert{border-left:8px solid #cf222e;background:#fff0f0}.verdict.alert h1{color:#a40e26}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:0}dt{color:#6e6e73}
 dd{margin:0;overflow-wrap:anywhere}ol.timeline{list-style:none;margin:0;padding:0}
 ol.timeline li{border-left:3px solid #d2d2d7;padding:0 0 .9rem 1rem;position:relative}
@@ -77,14 +78,30 @@ def message_page(title: str, text: str) -> str:
     )
 
 
-def passport_page(report: pp.Report, product: dict[str, Any], bundle_url: str) -> str:
-    """The page for one verified (or refused) passport."""
+ALERT_HEADLINES: Final = {"stolen": "Reported stolen", "end_of_life": "End of life"}
+
+
+def _verdict(report: pp.Report) -> str:
+    """The first thing on the page: a stolen or end-of-life flag in red, else the outcome."""
+    if report and report.alerts:
+        alert = report.alerts[0]
+        lines = "".join(f"<p><strong>{escape(a.headline())}.</strong></p>" for a in report.alerts)
+        return (
+            f'<section class="verdict alert" id="verdict"><h1>'
+            f"{ALERT_HEADLINES[alert.kind]}</h1>{lines}<p>The passport itself verifies: "
+            "every signature checks out. The flag is what matters.</p></section>"
+        )
     kind, headline, explanation = VERDICTS[report.outcome]
     reasons = "".join(f"<p>{escape(c.detail)}</p>" for c in (*report.failures, *report.warnings))
-    verdict = (
+    return (
         f'<section class="verdict {kind}" id="verdict"><h1>{headline}</h1>'
         f"<p>{explanation}</p>{reasons}</section>"
     )
+
+
+def passport_page(report: pp.Report, product: dict[str, Any], bundle_url: str) -> str:
+    """The page for one verified (or refused) passport."""
+    verdict = _verdict(report)
     parts = [
         verdict,
         _product(report, product),

@@ -17,9 +17,30 @@ VERDICT = {
 }
 
 
-def print_report(report: pp.Report, title: str, *, checks: bool = True) -> None:
-    """The verdict first, then the checks, the history and the item's state."""
-    click.echo(f"{title}: {VERDICT[report.outcome]}")
+ALERT_WORDS = {"stolen": "STOLEN", "end_of_life": "END OF LIFE"}
+
+
+def verdict(report: pp.Report) -> str:
+    """What a buyer must read first: a stolen or end-of-life flag, else the outcome."""
+    if report and report.alerts:
+        return "; ".join(f"{ALERT_WORDS[a.kind]}: {a.headline()}" for a in report.alerts)
+    return VERDICT[report.outcome]
+
+
+def print_report(
+    report: pp.Report, title: str, *, checks: bool = True, contested: bool = False
+) -> None:
+    """The verdict first, then the checks, the history and the item's state.
+
+    ``contested``: the bundle is one side of a fork or clone printed above it, so a valid
+    report is not told as "genuine" on its own.
+    """
+    if contested and report:
+        click.echo(f"{title}: its signatures verify, but it is one side of the conflict above")
+    else:
+        click.echo(f"{title}: {verdict(report)}")
+        if report and report.alerts:
+            click.echo("  (the passport itself verifies: the flag above is what matters)")
     if report.brand:
         click.echo(f"  {report.brand} item, GTIN {report.gtin}, serial {report.serial}")
     if checks:

@@ -104,8 +104,8 @@ def append_to_bundle(
 ) -> pp.Report:
     """Append ``event`` to the bundle file at ``path`` once the longer chain verifies.
 
-    The log entry is dropped (its proofs do not cover the new event); a ledger that imports the
-    file logs the event again.
+    The log entry is kept for the events it covers: the new event is reported as not yet in
+    the brand's log until a ledger that imports the file logs it.
 
     Raises:
         DppError: the file does not parse, or the new chain does not verify; the file is unchanged.
@@ -119,6 +119,7 @@ def append_to_bundle(
         bundle.certs,
         tuple(k for k in new_keys if pp.kid_of(k) in named),
         bundle.revocations,
+        bundle.log,
     )
     report = pp.verify(longer, trust, now=now, known_revocations=known_revocations)
     report.raise_for_outcome()

@@ -22,7 +22,7 @@ from .errors import (
 )
 from .events import Event, EventType
 from .keys import PublicKey, SigningKey, kid_of
-from .report import Check, HistoryEntry, Outcome, Report, Status
+from .report import Alert, Check, HistoryEntry, Outcome, Report, Status
 from .sign import delegate, issue, revoke, sign_event
 from .trust import TrustedRoot, TrustStore
 from .verify import named_kids as verify_named_kids
@@ -30,6 +30,7 @@ from .verify import verify
 from .wire import bundle_to_bytes, parse_bundle, parse_event
 
 __all__ = [
+    "Alert",
     "AuthorityError",
     "Bundle",
     "Certificate",

@@ -30,6 +30,27 @@ def prove(key: SigningKey, pid: bytes, challenge: str) -> str:
     return base64.b64encode(key.sign(_message(pid, challenge))).decode()
 
 
+def prove_current(key: SigningKey, report: Report, challenge: str) -> str:
+    """Prove ownership for a bundle ``report`` found valid, only if ``key`` owns the item now.
+
+    A proof by a former owner, or for a bundle that does not verify, is bound to fail at the
+    buyer's check: it is refused here, saying who the current owner is.
+
+    Raises:
+        DppError: the report failed; RuleError: the item is unsold, or ``key`` is not its
+            current owner.
+    """
+    report.raise_for_outcome()
+    if report.pid is None or report.owner is None:
+        raise RuleError("the item has no owner yet (it was never sold): nobody can prove owning it")
+    if report.owner != key.kid:
+        raise RuleError(
+            f"key {key.kid.hex()[:8]} does not own this item: its current owner is key "
+            f"{report.owner.hex()[:8]}, so a proof by this key would fail the buyer's check"
+        )
+    return prove(key, report.pid, challenge)
+
+
 def check(owner: PublicKey, pid: bytes, challenge: str, response: str) -> None:
     """Check a response against the current owner's public key.
 

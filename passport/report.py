@@ -53,6 +53,38 @@ class HistoryEntry:
 
 
 @dataclass(frozen=True)
+class Alert:
+    """A flag a buyer must read before anything else: the item is stolen, or at its end of life."""
+
+    kind: str  # "stolen" or "end_of_life"
+    time: int
+    by: str  # who reported it, as a person reads it ("its owner", "Maison (brand)")
+    detail: str = ""  # the end of life's fate, a stolen report's case reference
+
+    def headline(self) -> str:
+        """One line that says what happened, who said so, when, and what to do."""
+        when = format_time(self.time)[:10]
+        if self.kind == "stolen":
+            case = f" (case {self.detail})" if self.detail else ""
+            return f"Reported stolen by {self.by} on {when}{case}: do not buy; contact the brand"
+        return (
+            f"End of life: {self.detail or 'retired'}, reported by {self.by} on {when}: "
+            "this passport is closed; the item should not be on sale"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view of the alert."""
+        return {
+            "kind": self.kind,
+            "time": self.time,
+            "when": format_time(self.time),
+            "by": self.by,
+            "detail": self.detail,
+            "headline": self.headline(),
+        }
+
+
+@dataclass(frozen=True)
 class Report:
     """The result of verifying a passport; falsy when the outcome is invalid."""
 
@@ -67,6 +99,7 @@ class Report:
     channel: str | None = None
     flags: frozenset[str] = frozenset()
     head: bytes | None = None
+    alerts: tuple[Alert, ...] = ()
 
     @property
     def outcome(self) -> Outcome:
@@ -112,6 +145,9 @@ class Report:
             "owner": self.owner.hex() if self.owner else None,
             "channel": self.channel,
             "flags": sorted(self.flags),
+            "stolen": "stolen" in self.flags,
+            "end_of_life": "end_of_life" in self.flags,
+            "alerts": [alert.to_dict() for alert in self.alerts],
             "head": self.head.hex() if self.head else None,
             "checks": [
                 {"name": c.name, "status": str(c.status), "detail": c.detail} for c in self.checks

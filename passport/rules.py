@@ -15,7 +15,7 @@ from .certs import Certificate
 from .errors import AuthorityError, RuleError
 from .events import Event, EventType
 from .keyring import Keyring
-from .report import HistoryEntry, format_time
+from .report import Alert, HistoryEntry, format_time
 from .trust import TrustedRoot
 
 OUTLET_CHANNEL = "outlet"
@@ -33,6 +33,8 @@ class PassportState:
     outlet: bool = False
     stolen: bool = False
     ended: bool = False
+    stolen_report: Alert | None = None
+    end: Alert | None = None
     flags: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
     history: list[HistoryEntry] = field(default_factory=list)
@@ -280,19 +282,29 @@ class Walker:
         if self.state.stolen:
             raise RuleError(f"{event.label()}: the item is already reported stolen")
         self.state.stolen = True
-        return actor, "Reported stolen"
+        case = event.data.get("reference", "")
+        self.state.stolen_report = Alert("stolen", event.time, _reporter(actor), case)
+        return actor, "Reported stolen" + (f" (case {case})" if case else "")
 
     def _recovered(self, event: Event) -> tuple[str, str]:
         actor = self._owner_or_brand(event)
         if not self.state.stolen:
             raise RuleError(f"{event.label()}: the item was not reported stolen")
-        self.state.stolen = False
+        self.state.stolen, self.state.stolen_report = False, None
         return actor, "Reported recovered"
 
     def _end_of_life(self, event: Event) -> tuple[str, str]:
         actor = self._owner_or_brand(event)
         self.state.ended = True
-        return actor, f"End of life: {event.data['fate']}"
+        fate = event.data["fate"]
+        self.state.end = Alert("end_of_life", event.time, _reporter(actor), fate)
+        where = f" at {event.data['facility']}" if "facility" in event.data else ""
+        return actor, f"End of life: {fate}{where}"
+
+
+def _reporter(actor: str) -> str:
+    """Who reported a flag, as a buyer reads it: the owner, or the brand's party by name."""
+    return f"its owner (key {actor.split()[1]})" if actor.startswith("owner ") else actor
 
 
 def _describe_product(data: Any, brand: str) -> str:

@@ -265,11 +265,10 @@ class _Steps:
                     f"the checkpoint claims the log {checkpoint.origin}, which you trust, but "
                     "no signature on it is by that log's key"
                 ) from None
-        if len(entry.proofs) != len(self.bundle.events):
-            raise LogError(
-                f"the log entry has {len(entry.proofs)} proofs for {len(self.bundle.events)} events"
-            )
-        for event, proof in zip(self.bundle.events, entry.proofs, strict=True):
+        events = self.bundle.events
+        if not 0 < len(entry.proofs) <= len(events):
+            raise LogError(f"the log entry has {len(entry.proofs)} proofs for {len(events)} events")
+        for event, proof in zip(events, entry.proofs, strict=False):
             try:
                 verify_inclusion(
                     leaf_hash(event.raw), proof.index, checkpoint.size, proof.path, checkpoint.root
@@ -277,10 +276,27 @@ class _Steps:
             except LogError as exc:
                 raise LogError(f"{event.label()}: {exc}") from exc
         indexes = ", ".join(str(p.index) for p in entry.proofs)
+        which = (
+            "every event"
+            if len(entry.proofs) == len(events)
+            else (f"events 0 to {len(entry.proofs) - 1}")
+        )
         detail = (
-            f"every event recorded in {checkpoint.origin} at size {checkpoint.size} "
+            f"{which} recorded in {checkpoint.origin} at size {checkpoint.size} "
             f"(log indexes {indexes})"
         )
+        if not trusted and len(entry.proofs) < len(events):
+            detail += ", a log whose key is not in your trust store"
+        if len(entry.proofs) < len(events):
+            # Appended offline (a resale from the bundle file): nothing shows yet whether the
+            # same owner also signed another event at the same step somewhere else.
+            newer = events[len(entry.proofs) :]
+            names = ", ".join(e.label() for e in newer)
+            return Status.WARN, (
+                f"{detail}; {names} {'is' if len(newer) == 1 else 'are'} not yet in the "
+                "brand's log: until a ledger logs it, a second sale of the item at that step "
+                "could not be seen"
+            )
         if not trusted:
             # Neutral, like a bundle without a log: consistent with that log, vouched by no one.
             return Status.PASS, f"{detail}, a log whose key is not in your trust store"
@@ -380,6 +396,7 @@ def _report(run: _Run) -> Report:
             | ({"end_of_life"} if state.ended else set())
         ),
         head=bundle.events[-1].hash if complete else None,
+        alerts=tuple(a for a in (state.stolen_report, state.end) if a is not None),
     )
 
 

@@ -373,8 +373,13 @@ def _parse_log(value: object, count: int, what: str) -> LogEntry:
         raise DecodeError(f"{what}: log must be a map of checkpoint and proofs")
     checkpoint = _text(value["checkpoint"], "log checkpoint", what, limit=8192)
     proofs = _array(value["proofs"], MAX_EVENTS, "log proofs", what)
-    if len(proofs) != count:
-        raise DecodeError(f"{what}: log has {len(proofs)} proofs for {count} events")
+    if not 0 < len(proofs) <= count:
+        # One per event, for the first ones: events appended offline (a resale from the
+        # bundle file) are not in the log until a ledger logs them.
+        raise DecodeError(
+            f"{what}: log has {len(proofs)} proofs for {count} events "
+            "(one per event, for the first events, at least one)"
+        )
     parsed = []
     for i, proof in enumerate(proofs):
         if not isinstance(proof, cbor.MAPS) or set(proof) != {"index", "path"}:

@@ -16,6 +16,7 @@ from click.testing import CliRunner, Result
 import passport as pp
 from cli.main import register
 from ledger import KeyRole, KeyStore, Ledger
+from passport import ownership
 from tests.ledger_helpers import snapshot
 from tests.vectors import generate
 from tests.world import PRODUCT, T0, World
@@ -363,11 +364,24 @@ def test_ownership_proof(home: Path, pid: str, tmp_path: Path) -> None:
         )
         assert bad.exit_code == 1
         _one_line_error(bad)
+    # A key that does not own the item gets no proof (it would fail at the buyer's check).
     thief = run(home, "owner", "prove", str(bundle), "--as", "bob", "--challenge", "c1")
-    bad = run(
-        home, "owner", "check", str(bundle), "--challenge", "c1", "--response", thief.stdout.strip()
-    )
+    assert thief.exit_code == 1
+    assert thief.stdout == ""
+    message = _one_line_error(thief)
+    assert f"its current owner is key {W.alice.kid.hex()[:8]}" in message
+    forged = ownership.prove(W.bob, bytes.fromhex(pid), "c1")
+    bad = run(home, "owner", "check", str(bundle), "--challenge", "c1", "--response", forged)
     assert "not signed by the current owner" in _one_line_error(bad)
+    # Nor does a bundle that does not verify.
+    tampered = tmp_path / "tampered.dpp"
+    data = bytearray(bundle.read_bytes())
+    data[-70] ^= 1
+    tampered.write_bytes(bytes(data))
+    refused = run(home, "owner", "prove", str(tampered), "--as", "alice", "--challenge", "c1")
+    assert refused.exit_code in (1, 2)
+    assert refused.stdout == ""
+    _one_line_error(refused)
 
 
 def test_a_seller_appends_to_the_bundle_file(home: Path, pid: str, tmp_path: Path) -> None:
@@ -377,10 +391,19 @@ def test_a_seller_appends_to_the_bundle_file(home: Path, pid: str, tmp_path: Pat
     refused = run(home, "record", "resale", str(bundle), "--as", "bob", "--to", "alice")
     assert refused.exit_code == 1
     assert bundle.read_bytes() == before  # the file is only replaced by a verified chain
+    logged = pp.parse_bundle(before).log
     done = run(home, "record", "resale", str(bundle), "--as", "alice", "--to", "bob")
     assert done.exit_code == 0, done.output
     report = pp.verify(bundle.read_bytes(), W.trust, now=T0 + 10**9)
     assert report.owner == W.bob.kid
+    # The earlier events keep their log proofs and the checkpoint; the new one is said to be
+    # not yet in the brand's log (a warning, not "every check passed").
+    after = pp.parse_bundle(bundle.read_bytes())
+    assert logged is not None
+    assert after.log == logged
+    log = next(c for c in report.checks if c.name == "log")
+    assert log.status is pp.Status.WARN
+    assert f"event {len(after.events) - 1} (resale) is not yet in the brand's log" in log.detail
 
 
 def test_verify_two_copies_reports_a_fork(home: Path, pid: str, tmp_path: Path) -> None:
@@ -391,11 +414,47 @@ def test_verify_two_copies_reports_a_fork(home: Path, pid: str, tmp_path: Path) 
     assert run(home, "record", "stolen", str(two), "--as", "alice").exit_code == 0
     plain = run(home, "verify", str(one), str(two))
     assert plain.exit_code == 1
-    assert plain.stdout.startswith("FORK: "), plain.stdout[:200]
+    first = plain.stdout.splitlines()[0]
+    # In plain words first: what happened twice, by whom and when, and what to do.
+    assert first.startswith("HISTORY SPLIT: passport "), first
+    assert "Resold to owner" in first
+    assert "Reported stolen" in first
+    assert "by owner" in first
+    assert "Neither bundle can be trusted to name the current owner" in first
+    assert "GENUINE" not in plain.stdout  # neither side is told as genuine on its own
+    assert plain.stdout.count("one side of the conflict above") == 2
     result = run(home, "verify", str(one), str(two), "--json")
     assert result.exit_code == 1
     conflicts: list[dict[str, Any]] = json.loads(result.stdout)["conflicts"]
     assert [c["kind"] for c in conflicts] == ["fork"]
+
+
+def test_a_double_sale_says_sold_twice_and_a_clone_says_cloned(
+    home: Path, pid: str, tmp_path: Path
+) -> None:
+    one, two = tmp_path / "one.dpp", tmp_path / "two.dpp"
+    run(home, "export", pid, "-o", str(one))
+    shutil.copy(one, two)
+    assert run(home, "record", "resale", str(one), "--as", "alice", "--to", "bob").exit_code == 0
+    carol = pp.SigningKey.from_seed(bytes(range(32))).public_key.raw.hex()
+    assert (
+        run(home, "record", "resale", str(two), "--as", "alice", "--to-key", carol).exit_code == 0
+    )
+    first = run(home, "verify", str(one), str(two)).stdout.splitlines()[0]
+    assert first.startswith("SOLD TWICE: passport "), first
+    assert first.count("Resold to owner") == 2
+    # Two first events for one item from one brand: a clone, whoever issued each.
+    a, b = W.bundle(W.issue(time=T0)), W.bundle(W.issue(signer=W.brand, time=T0 + 60))
+    (tmp_path / "a.dpp").write_bytes(pp.bundle_to_bytes(a))
+    (tmp_path / "b.dpp").write_bytes(pp.bundle_to_bytes(b))
+    clone = run(home, "verify", str(tmp_path / "a.dpp"), str(tmp_path / "b.dpp"))
+    assert clone.exit_code == 1
+    line = clone.stdout.splitlines()[0]
+    assert line.startswith(
+        f"CLONED: two different passports were issued for GTIN {PRODUCT['gtin']}"
+    )
+    assert "by Maison Example" in line
+    assert "At least one item is a copy" in line
 
 
 def test_log_audit_and_check(home: Path, pid: str, tmp_path: Path) -> None:
@@ -539,3 +598,27 @@ def test_csv_numbers_and_fields_out_of_bounds_are_named(home: Path, tmp_path: Pa
     result = run(home, "issue", "--brand", "brand", "--from", str(rows))
     assert result.exit_code == 2
     assert "not CSV" in _one_line_error(result)
+
+
+def test_a_stolen_item_leads_with_the_flag_and_what_to_do(tmp_path: Path) -> None:
+    events = W.then(W.sold(), W.bob, "stolen", {"reference": "PP-2026-118"})
+    bag = tmp_path / "bag.dpp"
+    bag.write_bytes(pp.bundle_to_bytes(W.bundle(events)))
+    trust = tmp_path / "trust.json"
+    trust.write_text(W.trust.to_json())
+    when = pp.report.format_time(events[-1].time)[:10]
+    for command in (("verify", str(bag)), ("show", str(bag))):
+        result = run(None, *command, "--trust", str(trust))
+        first = result.stdout.splitlines()[0]
+        assert first == (
+            f"{bag if command[0] == 'verify' else 'Passport ' + events[0].pid.hex()[:16]}: "
+            f"STOLEN: Reported stolen by its owner (key {W.bob.kid.hex()[:8]}) on {when} "
+            "(case PP-2026-118): do not buy; contact the brand"
+        ), first
+        assert "GENUINE" not in first
+    data = json.loads(run(None, "verify", str(bag), "--trust", str(trust), "--json").stdout)
+    report = data["files"][0]
+    assert report["stolen"] is True
+    assert report["end_of_life"] is False
+    assert report["alerts"][0]["kind"] == "stolen"
+    assert report["alerts"][0]["when"].startswith(when)

@@ -81,7 +81,10 @@ def test_every_walk_through_command_runs(tmp_path: Path) -> None:
     assert "The seller holds the current owner key" in out
     assert "nothing was dropped or changed" in out
     assert "0 problems" in out
-    assert out.count("GENUINE: every check passed") >= 3
+    assert out.count("GENUINE: every check passed") >= 2
+    # After the offline resale the earlier events keep their log proofs; the new one is said
+    # to be not yet in the brand's log, until `dpp import` logs it.
+    assert "event 2 (resale) is not yet in the brand's log" in out
 
 
 def test_the_python_example_runs() -> None:
