@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 import passport as pp
-from ledger import KeyRole, KeyStoreError, Ledger, NotFoundError
+from ledger import KeyRole, KeyStoreError, Ledger
 from ledger.files import read_trust, write_atomic
 from ledger.upgrade import upgrade as ledger_upgrade
 from passport.certs import Role
@@ -19,6 +19,7 @@ from .env import (
     UsageProblem,
     emit_json,
     json_option,
+    match_id,
     output_path,
     plural,
     resolver_url,
@@ -287,18 +288,23 @@ def delegate(
 def revoke(home: Home, brand_name: str, kid: str, since: int | None) -> None:
     """Revoke a delegate's key (by key id): it signs nothing valid from that time on.
 
+    KID is the delegate's key id as `dpp key list` prints it: all 64 digits, or a unique start
+    of 8 or more among the keys this brand certified or this home holds.
+
     \b
     Example:
-      dpp revoke --brand maison 3f1c…(64 hex digits) --from 2026-06-01
+      dpp revoke --brand maison 3f1c9a2b --from 2026-06-01
     """
-    try:
-        revoked_kid = bytes.fromhex(kid)
-    except ValueError:
-        revoked_kid = b""
-    if len(revoked_kid) != 32:
-        raise UsageProblem("KID is a key id: 64 hex digits (see `dpp key list`)")
     with home.ledger(write=True) as ledger:
         root = home.signing_key(brand_name)
+        certified = {c.subject_kid.hex() for c in ledger.records.certificates_from(root.kid)} | {
+            i.public_key.kid_hex for i in home.keystore.list()
+        }
+        full = kid.strip().lower()
+        if len(full) == 64 and all(c in "0123456789abcdef" for c in full):
+            revoked_kid = bytes.fromhex(full)  # a key this ledger may never have certified
+        else:
+            revoked_kid = bytes.fromhex(match_id(kid, certified, "delegate"))
         current = [r for r in ledger.revocations() if r.issuer == root.kid]
         entries = dict(current[0].revoked) if current else {}
         now = ledger.clock()
@@ -402,10 +408,16 @@ def trust_export(home: Home, output: str) -> None:
 @click.argument("kid")
 @click.pass_obj
 def trust_remove(home: Home, kid: str) -> None:
-    """Stop trusting the brand root with key id KID."""
+    """Stop trusting the brand root with key id KID (as `dpp trust list` and trust.json give it).
+
+    A unique start of the id (8 digits or more) is enough.
+
+    \b
+    Example:
+      dpp trust remove 3f1c9a2b
+    """
     with home.ledger() as ledger:
-        try:
-            ledger.records.remove_root(bytes.fromhex(kid))
-        except ValueError:
-            raise NotFoundError(f"{kid!r} is not a key id") from None
-    click.echo(f"Removed {kid[:16]}")
+        roots = {r.key.kid_hex: r for r in ledger.records.roots()}
+        chosen = match_id(kid, roots, "trusted root")
+        ledger.records.remove_root(bytes.fromhex(chosen))
+    click.echo(f"Removed {roots[chosen].describe()}")

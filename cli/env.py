@@ -8,7 +8,7 @@ import os
 import re
 import sys
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +17,7 @@ from typing import Any, Final
 import click
 
 import passport as pp
-from ledger import KeyStore, KeyStoreError, Ledger
+from ledger import KeyStore, KeyStoreError, Ledger, NotFoundError
 from ledger.files import read_bounded, write_atomic
 from passport.events import MAX_TIME
 
@@ -32,6 +32,32 @@ class UsageProblem(pp.DppError):
 
 
 _DECIMAL: Final = re.compile(r"[0-9]{1,20}")
+
+
+MIN_ID_PREFIX: Final = 8
+
+
+def match_id(text: str, ids: Iterable[str], what: str) -> str:
+    """The one id among ``ids`` (64 hex digits) that ``text`` is, or starts, case-blind.
+
+    Ids are typed as the `list` commands print them; a unique start of 8 digits or more is
+    enough, as with git.
+
+    Raises:
+        UsageProblem: not hex, or too short. NotFoundError: no such id, or several share it.
+    """
+    typed = text.strip().lower()
+    if not 8 <= len(typed) <= 64 or any(c not in "0123456789abcdef" for c in typed):
+        raise UsageProblem(
+            f"{text[:80]!r} is not a key id: give its 64 hex digits, or the first "
+            f"{MIN_ID_PREFIX} or more"
+        )
+    found = sorted({i for i in ids if i.startswith(typed)})
+    if not found:
+        raise NotFoundError(f"no {what} has a key id starting {typed}")
+    if len(found) > 1:
+        raise NotFoundError(f"several {what}s have a key id starting {typed}: give more digits")
+    return found[0]
 
 
 def plural(count: int, noun: str) -> str:

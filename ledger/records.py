@@ -209,6 +209,11 @@ class Records:
         rows = self.db.execute("SELECT cose FROM certs WHERE subject = ?", [kid])
         return [wire.parse_certificate(raw) for (raw,) in rows]
 
+    def certificates_from(self, issuer: bytes) -> list[Certificate]:
+        """Stored certificates that the root with key id ``issuer`` signed."""
+        rows = self.db.execute("SELECT cose FROM certs WHERE issuer = ?", [issuer])
+        return [wire.parse_certificate(raw) for (raw,) in rows]
+
     def key(self, kid: bytes) -> bytes | None:
         """The stored raw public key with id ``kid``, if any."""
         row = self.db.execute("SELECT key FROM keys WHERE kid = ?", [kid]).fetchone()

@@ -131,7 +131,12 @@ class TrustStore:
     def to_json(self) -> str:
         """The trust store as JSON text, for a file another verifier can load."""
         roots = [
-            {"brand": r.brand, "key": r.key.raw.hex(), "gs1_prefixes": list(r.gs1_prefixes)}
+            {
+                "brand": r.brand,
+                "key": r.key.raw.hex(),
+                "kid": r.key.kid_hex,
+                "gs1_prefixes": list(r.gs1_prefixes),
+            }
             for r in self.roots
         ]
         document: dict[str, object] = {"v": 1, "roots": roots}
@@ -152,14 +157,7 @@ class TrustStore:
         document = _load(text, what)
         try:
             schema.validate("truststore", document, what=what)
-            roots = tuple(
-                TrustedRoot(
-                    entry["brand"],
-                    PublicKey.from_bytes(bytes.fromhex(entry["key"])),
-                    tuple(entry["gs1_prefixes"]),
-                )
-                for entry in document["roots"]
-            )
+            roots = tuple(_root(entry) for entry in document["roots"])
             logs = tuple(NoteVerifier.from_vkey(v) for v in document.get("logs", ()))
             return cls(roots, logs)
         except TrustStoreError as exc:
@@ -168,6 +166,21 @@ class TrustStore:
             raise TrustStoreError(str(exc)) from exc
         except (ValueError, DppError) as exc:
             raise TrustStoreError(f"{what}: {exc}") from exc
+
+
+def _root(entry: Mapping[str, Any]) -> TrustedRoot:
+    """One root of a trust file; a ``kid`` given beside the key must be the key's.
+
+    Raises:
+        InvalidKeyError: a bad key. TrustStoreError: a kid that is another key's.
+    """
+    key = PublicKey.from_bytes(bytes.fromhex(entry["key"]))
+    if "kid" in entry and entry["kid"] != key.kid_hex:
+        raise TrustStoreError(
+            f"root '{entry['brand']}': kid {entry['kid'][:16]}… is not the id of its key "
+            f"({key.kid_hex[:16]}…)"
+        )
+    return TrustedRoot(entry["brand"], key, tuple(entry["gs1_prefixes"]))
 
 
 def _load(text: str | bytes, what: str) -> Any:

@@ -622,3 +622,34 @@ def test_a_stolen_item_leads_with_the_flag_and_what_to_do(tmp_path: Path) -> Non
     assert report["end_of_life"] is False
     assert report["alerts"][0]["kind"] == "stolen"
     assert report["alerts"][0]["when"].startswith(when)
+
+
+def test_one_key_id_everywhere_and_a_unique_start_is_enough(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert run(home, "init", "--origin", "ids.example/log").exit_code == 0
+    assert run(home, "brand", "new", "maison", "--gs1-prefix", "3614270").exit_code == 0
+    assert run(home, "key", "new", "shop", "--role", "retailer").exit_code == 0
+    assert (
+        run(home, "delegate", "--brand", "maison", "--key", "shop", "--role", "retailer").exit_code
+        == 0
+    )
+    exported = tmp_path / "trust.json"
+    assert run(home, "trust", "export", "-o", str(exported)).exit_code == 0
+    root = json.loads(exported.read_text())["roots"][0]
+    listed = json.loads(run(home, "trust", "list", "--json").stdout)["roots"][0]
+    assert root["kid"] == listed["kid"]  # the id `trust list` prints is in trust.json
+    shop = next(
+        k for k in json.loads(run(home, "key", "list", "--json").stdout) if k["name"] == "shop"
+    )
+    revoked = run(home, "revoke", "--brand", "maison", shop["kid"][:8].upper())
+    assert revoked.exit_code == 0, revoked.output
+    assert shop["kid"][:8] in revoked.stdout
+    short_id = run(home, "trust", "remove", root["kid"][:5])
+    assert short_id.exit_code == 2
+    assert "first 8 or more" in _one_line_error(short_id)
+    unknown = run(home, "trust", "remove", "0" * 10)
+    assert unknown.exit_code == 2
+    assert "no trusted root has a key id starting 0000000000" in _one_line_error(unknown)
+    removed = run(home, "trust", "remove", root["kid"][:10])
+    assert removed.exit_code == 0, removed.output
+    assert json.loads(run(home, "trust", "list", "--json").stdout)["roots"] == []

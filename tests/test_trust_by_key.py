@@ -326,8 +326,24 @@ def _run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
             b'"gs1_prefixes": ["3614270"]}]}',
             "small order",
         ),
+        (
+            json.dumps(
+                {
+                    "v": 1,
+                    "roots": [
+                        {
+                            "brand": "X",
+                            "key": MAISON.key.raw.hex(),
+                            "kid": EVIL.public_key.kid_hex,
+                            "gs1_prefixes": ["3614270"],
+                        }
+                    ],
+                }
+            ).encode(),
+            "is not the id of its key",
+        ),
     ],
-    ids=["not-json", "not-text", "schema", "bad-key"],
+    ids=["not-json", "not-text", "schema", "bad-key", "kid-of-another-key"],
 )
 def test_a_bad_trust_file_exits_2_and_says_what_is_wrong(
     tmp_path: Path, content: bytes, words: str
