@@ -10,6 +10,7 @@ from html import escape
 from typing import Any, Final
 
 import passport as pp
+from passport.countries import country_name
 
 STYLE: Final = """
 *{box-sizing:border-box}body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;
@@ -33,17 +34,6 @@ HEADERS: Final = {
     "form-action 'none'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
-}
-LABELS: Final = {
-    "production": "Made",
-    "sale": "Sold",
-    "outlet": "Moved to the outlet",
-    "resale": "Resold",
-    "repair": "Repaired",
-    "authentication": "Authenticated",
-    "stolen": "Reported stolen",
-    "recovered": "Recovered",
-    "end_of_life": "End of life",
 }
 VERDICTS: Final = {
     pp.Outcome.VALID: ("genuine", "Genuine", "Every signature, link and signer checks out."),
@@ -123,7 +113,7 @@ def _product(report: pp.Report, data: dict[str, Any]) -> str:
         ("Category", data.get("category")),
         ("GTIN", data.get("gtin")),
         ("Serial", data.get("serial")),
-        ("Made in", data.get("made_in")),
+        ("Made in", country_name(data["made_in"]) if "made_in" in data else None),
         ("Workshop", data.get("site")),
         ("Made on", data.get("made_on")),
     ]
@@ -134,7 +124,7 @@ def _product(report: pp.Report, data: dict[str, Any]) -> str:
                 "Materials",
                 ", ".join(
                     f"{m.get('material')} {m.get('share')}%"
-                    + (f" ({m['origin']})" if m.get("origin") else "")
+                    + (f" ({country_name(m['origin'])})" if m.get("origin") else "")
                     for m in materials
                 ),
             )
@@ -171,11 +161,12 @@ def _product(report: pp.Report, data: dict[str, Any]) -> str:
 def _timeline(report: pp.Report) -> str:
     items = []
     for entry in report.history:
-        label = LABELS.get(entry.type, entry.type)
+        # The summary says what happened in words of its own ("Sold through ..."): no label
+        # in front of it to say the same verb twice.
         items.append(
             f'<li class="{escape(entry.type)}"><time datetime="{entry.when()}">'
-            f"{entry.when()[:10]}</time><strong>{escape(label)}</strong> "
-            f'{escape(entry.summary)}<div class="actor">by {escape(entry.actor)}</div></li>'
+            f"{entry.when()[:10]}</time><strong>{escape(entry.summary)}</strong>"
+            f'<div class="actor">by {escape(entry.actor)}</div></li>'
         )
     body = "".join(items) or "<li>No history could be verified.</li>"
     return f'<section id="history"><h2>History</h2><ol class="timeline">{body}</ol></section>'
@@ -190,11 +181,39 @@ def _owner(report: pp.Report) -> str:
     )
     flags = "".join(f"<li>{escape(flag.replace('_', ' '))}</li>" for flag in sorted(report.flags))
     extra = f'<ul class="flags">{flags}</ul>' if flags else ""
-    channel = f"<p>Sold through: {escape(report.channel)}</p>" if report.channel else ""
+    resold = any(entry.type == "resale" for entry in report.history)
+    channel = (
+        f"<p>{'First sold' if resold else 'Sold'} through: {escape(report.channel)}"
+        f"{' (resold privately since)' if resold else ''}</p>"
+        if report.channel
+        else ""
+    )
     return f'<section id="owner"><h2>Ownership</h2><p>{owner}</p>{channel}{extra}</section>'
 
 
 def _log(report: pp.Report) -> str:
+    """Whether the history is in the brand's public log, in words; the proof's terms below."""
     check = next((c for c in report.checks if c.name == "log"), None)
-    text = check.detail if check else "not checked"
-    return f'<section id="log"><h2>Transparency log</h2><p>{escape(text)}</p></section>'
+    if check is None or check.status is pp.Status.SKIP:
+        plain = (
+            "This copy carries no proof that its history is in the brand's public log. "
+            "That does not make it false; a copy from the brand's own server would carry one."
+        )
+    elif check.status is pp.Status.FAIL:
+        plain = "The proof that this history is in the brand's public log does not hold."
+    elif check.status is pp.Status.WARN:
+        plain = (
+            "Most of this history is in the brand's public log; the latest step is not yet: "
+            "until it is, a second sale of the item at that step could not be seen."
+        )
+    else:
+        plain = (
+            "Every step of this history is in the brand's public log, which keeps everything "
+            "it ever published: the brand cannot quietly rewrite or remove it."
+        )
+    detail = (
+        f"<details><summary>The proof</summary><p>{escape(check.detail)}</p></details>"
+        if check is not None
+        else ""
+    )
+    return f'<section id="log"><h2>Public record</h2><p>{plain}</p>{detail}</section>'

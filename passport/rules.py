@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .certs import Certificate
+from .countries import country_name
 from .errors import AuthorityError, RuleError
 from .events import Event, EventType
 from .keyring import Keyring
@@ -309,7 +310,7 @@ def _reporter(actor: str) -> str:
 
 def _describe_product(data: Any, brand: str) -> str:
     model = f" {data['model']}" if "model" in data else ""
-    where = f", made in {data['made_in']}" if "made_in" in data else ""
+    where = f", made in {country_name(data['made_in'])}" if "made_in" in data else ""
     site = f" at {data['site']}" if "site" in data else ""
     when = f" on {data['made_on']}" if "made_on" in data else ""
     return (

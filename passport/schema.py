@@ -29,7 +29,9 @@ def _load_all() -> dict[str, dict[str, Any]]:
     loaded: dict[str, dict[str, Any]] = {}
     for entry in resources.files(SCHEMA_PACKAGE).iterdir():
         if entry.name.endswith(".json"):
-            loaded[entry.name.removesuffix(".json")] = json.loads(entry.read_text("utf-8"))
+            document = json.loads(entry.read_text("utf-8"))
+            if "$schema" in document:  # beside the schemas: data tables (countries.json)
+                loaded[entry.name.removesuffix(".json")] = document
     return loaded
 
 

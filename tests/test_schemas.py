@@ -18,8 +18,17 @@ W = World()
 FILES = {
     p.name: json.loads(p.read_text())
     for p in resources.files("schemas").iterdir()
-    if p.name.endswith(".json")
+    if p.name.endswith(".json") and p.name != "countries.json"  # a data table, not a schema
 }
+
+
+def test_the_countries_table_names_every_code_once() -> None:
+    names = json.loads(resources.files("schemas").joinpath("countries.json").read_text())
+    assert len(names["names"]) == 249
+    assert names["names"]["IT"] == "Italy"
+    assert all(len(code) == 2 and code.isupper() for code in names["names"])
+
+
 PERSONAL = {
     "name",
     "first_name",

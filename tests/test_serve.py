@@ -58,7 +58,8 @@ def test_the_page_a_phone_opens(client: TestClient) -> None:
     assert "<h1>Genuine</h1>" in html
     for text in (
         "Sac 25",
-        "calf leather 85% (FR)",
+        "calf leather 85% (France)",
+        "Italy",
         "Atelier Firenze",
         "Made",
         "Sold",
