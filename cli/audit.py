@@ -117,9 +117,16 @@ def audit_command(
         if new_note is None:
             raise UsageProblem("this ledger has signed no checkpoint yet")
         try:
-            sizes = sorted((read_unverified(old_note).size, read_unverified(new_note).size))
+            given = (read_unverified(old_note).size, read_unverified(new_note).size)
         except LogError as error:
             raise pp.DecodeError(f"not a readable checkpoint: {error}") from None
+        sizes = sorted(given)
+        if given[0] > given[1]:
+            click.echo(
+                f"dpp: note: OLD is the newer checkpoint (size {given[0]}, NEW is size "
+                f"{given[1]}): audited them the other way round",
+                err=True,
+            )
         proof = ledger.log.consistency(*sizes) if sizes[1] <= ledger.log.size() else []
         verifiers = (*trust.logs, *ledger.trust().logs)
     try:

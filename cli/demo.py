@@ -44,5 +44,11 @@ def demo(directory: str) -> None:
         f"  dpp scan {result.directory / 'qr' / 'handbag-offline.png'} "
         f"--trust {result.directory / 'trust.json'}"
     )
+    # The demo's keys are throwaway ones under a passphrase everyone can read: say it, so the
+    # demo home can be explored (a real home's passphrase is never printed, nor typed in argv).
+    click.echo(
+        f"  DPP_PASSPHRASE='{scenario.DEMO_PASSPHRASE}' dpp --home {result.directory / 'home'} "
+        "key list   (a demo-only passphrase, printed because it protects nothing)"
+    )
     if not result.ok:
         raise click.exceptions.Exit(1)

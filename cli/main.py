@@ -6,6 +6,7 @@ unreadable input. Errors are one line on stderr; ``--verbose`` adds their causes
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from typing import Any, Final, NoReturn
@@ -49,10 +50,22 @@ class DppGroup(click.Group):
                 _stopped()
             _report(ctx, "an argument is not valid UTF-8 text", error)
             ctx.exit(2)
+        except BrokenPipeError:
+            _reader_left()
         except OSError as error:
             where = f"{error.filename}: " if error.filename else ""
             _report(ctx, f"{where}{error.strerror or error}", error)
             ctx.exit(2)
+
+
+def _reader_left() -> NoReturn:
+    """The reader of our output went away (``dpp ... | head``): stop quietly, as Unix tools do.
+
+    What is still buffered for stdout is dropped (flushing it at exit would fail again).
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(0)
 
 
 def _report(ctx: click.Context, message: str, error: BaseException) -> None:
@@ -120,6 +133,14 @@ def main() -> None:
     sys.unraisablehook = _unraisable
     try:
         code = dpp.main(standalone_mode=False)
+    except BrokenPipeError:
+        _reader_left()
+    except SystemExit as leaving:
+        # click stops a broken pipe of its own (help, usage) with exit code 1 and quiet
+        # streams; the reader left, which is no failure of ours: the same code as above.
+        if leaving.code == 1 and type(sys.stdout).__name__.endswith("PacifyFlushWrapper"):
+            sys.exit(0)
+        raise
     except (click.exceptions.Abort, KeyboardInterrupt, Terminated):
         if not _asked:
             _asked.append(signal.SIGINT)  # a prompt answered with Ctrl-D

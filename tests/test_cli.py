@@ -464,6 +464,13 @@ def test_log_audit_and_check(home: Path, pid: str, tmp_path: Path) -> None:
     audit = run(home, "audit", str(old), "--json")
     assert audit.exit_code == 0, audit.output
     assert json.loads(audit.stdout)["ok"] is True
+    new = tmp_path / "new.txt"
+    assert run(home, "log", "checkpoint", "-o", str(new)).exit_code == 0
+    swapped = run(home, "audit", str(new), str(old))  # NEW OLD: audited, and said so
+    assert swapped.exit_code == 0, swapped.output
+    assert "OLD is the newer checkpoint" in swapped.stderr
+    assert "audited them the other way round" in swapped.stderr
+    assert "OLD is the newer" not in run(home, "audit", str(old), str(new)).stderr
     proofs = run(home, "log", "prove", pid)
     assert json.loads(proofs.stdout)["origin"] == "test.example/log"
     tampered = tmp_path / "tampered.txt"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import signal
 import sqlite3
@@ -80,3 +81,28 @@ def test_kill_9_during_bulk_issuance_leaves_whole_batches_that_verify(
     report = check_ledger(path, jobs=2, now=NOW)
     assert report.problems == ()
     assert report.passports > 0
+
+
+@pytest.mark.parametrize("args", [("--help",), ("verify", "--help"), ("key", "list")])
+def test_a_reader_that_leaves_ends_the_command_quietly(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    """`dpp ... | head`: no "Broken pipe" on the terminal, and exit code 0."""
+    dpp = Path(sys.executable).with_name("dpp")
+    home = tmp_path / "home"
+    env = {**os.environ, "DPP_PASSPHRASE": "a test passphrase"}
+    subprocess.run(
+        [str(dpp), "--home", str(home), "init"], check=True, capture_output=True, env=env
+    )
+    child = subprocess.Popen(
+        [str(dpp), "--home", str(home), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert child.stdout is not None
+    assert child.stderr is not None
+    child.stdout.close()  # the reader is gone before the first line is written
+    errors = child.stderr.read()
+    assert child.wait(timeout=60) == 0
+    assert errors == b""
