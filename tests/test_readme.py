@@ -82,6 +82,7 @@ def test_every_walk_through_command_runs(tmp_path: Path) -> None:
     assert "nothing was dropped or changed" in out
     assert "0 problems" in out
     assert out.count("GENUINE: every check passed") >= 3
+    assert "Credential bag.vc.cose: GENUINE: a UNTP passport credential" in out
 
 
 def test_the_python_example_runs() -> None:
