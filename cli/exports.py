@@ -72,15 +72,28 @@ def view(passport: Verified, fmt: str) -> dict[str, Any]:
     Raises:
         DppError: an EPCIS or UNTP view of a passport that does not verify (its own error).
     """
+    return document(fmt, passport.bundle, passport.report, passport.trust, passport.now)
+
+
+def document(
+    fmt: str, bundle: pp.Bundle, report: pp.Report, trust: pp.TrustStore, now: int
+) -> dict[str, Any]:
+    """A verified passport as ``fmt``; ``now`` is the document's creation time.
+
+    Raises:
+        DppError: an EPCIS or UNTP view of a passport that does not verify (its own error).
+    """
     if fmt == "report":
-        return passport.report.to_dict()
+        return report.to_dict()
     if fmt == "epcis":
-        return epcis.epcis_document(passport.bundle, passport.report, created=passport.now)
-    root = passport.trust.root(passport.report.brand_key or b"")
+        return epcis.epcis_document(bundle, report, created=now)
+    root = trust.root(report.brand_key or b"")
     if root is None:
-        passport.report.raise_for_outcome()
+        report.raise_for_outcome()
         raise pp.TrustError("the passport's brand root is not in the trust store")
-    return untp.credential(passport.bundle, passport.report, root, issued=passport.now)
+    # An event may be up to the verifier's skew ahead of this clock: never issue before it.
+    issued = max(now, bundle.events[-1].time)
+    return untp.credential(bundle, report, root, issued=issued)
 
 
 def export_view(
