@@ -16,6 +16,7 @@ from passport.gs1 import DigitalLink
 from passport.qr import offline_payload, read_payload
 from passport.report import format_time
 
+from . import exports
 from .env import (
     Home,
     TimeParam,
@@ -93,15 +94,24 @@ def verify(
 
     Exit code 0 if valid (warnings are printed), 1 if invalid, 2 if unreadable.
     With two bundles of one passport, reports a fork (or a clone) with the signed events.
+    With a UNTP credential (application/vc+cose, from `dpp export --format untp --sign`)
+    and the bundle of the passport it names, checks who signed it and that it matches.
 
     \b
     Examples:
       dpp verify bag.dpp --trust trust.json
       dpp verify bag.dpp --trust trust.json --qr photo.png
       dpp verify copy-a.dpp copy-b.dpp --trust trust.json
+      dpp verify bag.vc.cose bag.dpp --trust trust.json
     """
     if len(files) > 2:
         raise UsageProblem("give one bundle, or two to compare")
+    credential = exports.secured_credential(files)
+    if credential is not None:
+        if link or image:
+            raise UsageProblem("--link and --qr check a bundle alone, not a credential")
+        exports.verify_credential(home, credential, trust_file, at, as_json)
+        return
     if link and image:
         raise UsageProblem("give --link or --qr, not both")
     trust, known = trust_for(home, trust_file)

@@ -454,14 +454,31 @@ def trust_for(
 @click.argument("reference", metavar="PASSPORT")
 @trust_option
 @json_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["report", "epcis", "untp"]),
+    help="With --json: the verification report (default), EPCIS 2.0 events or the UNTP "
+    "passport credential.",
+)
 @click.pass_obj
-def show(home: Home, reference: str, trust_file: str | None, as_json: bool) -> None:
+def show(
+    home: Home, reference: str, trust_file: str | None, as_json: bool, fmt: str | None
+) -> None:
     """Show a passport's history as a person reads it, with its owner and flags.
 
     \b
-    Example:
+    Examples:
       dpp show 3f1c9a2b
+      dpp show 3f1c9a2b --json --format epcis
     """
+    if fmt is not None:
+        from . import exports
+
+        if not as_json:
+            raise UsageProblem("--format chooses what --json prints: add --json")
+        emit_json(exports.view(exports.load(home, reference, trust_file), fmt))
+        return
     if is_bundle_path(reference):
         trust, known = trust_for(home, trust_file)
         report = pp.verify(
@@ -479,16 +496,53 @@ def show(home: Home, reference: str, trust_file: str | None, as_json: bool) -> N
 @dpp.command()
 @click.argument("reference", metavar="PASSPORT")
 @click.option(
-    "-o", "--output", required=True, type=click.Path(dir_okay=False), help="The .dpp file to write."
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="The file to write (epcis and untp: standard output if left out).",
 )
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["bundle", "epcis", "untp"]),
+    default="bundle",
+    show_default=True,
+    help="A .dpp bundle, EPCIS 2.0 JSON-LD events, or the UNTP passport credential.",
+)
+@click.option(
+    "--sign",
+    "signer_name",
+    metavar="KEY",
+    help="untp: secure the credential as COSE_Sign1 (application/vc+cose) with this key, "
+    "the brand's or a delegate's whose certificate the passport carries (the factory).",
+)
+@trust_option
 @click.pass_obj
-def export(home: Home, reference: str, output: str) -> None:
-    """Write a passport as a bundle file anyone can verify offline.
+def export(
+    home: Home,
+    reference: str,
+    output: str | None,
+    fmt: str,
+    signer_name: str | None,
+    trust_file: str | None,
+) -> None:
+    """Write a passport as a bundle file anyone can verify offline, or as EPCIS or UNTP.
+
+    PASSPORT is a passport in this ledger, or (for epcis and untp) a .dpp bundle file.
 
     \b
-    Example:
+    Examples:
       dpp export 3f1c9a2b -o bag.dpp
+      dpp export 3f1c9a2b --format epcis -o bag.epcis.jsonld
+      dpp export 3f1c9a2b --format untp --sign factory -o bag.vc.cose
     """
+    if fmt != "bundle" or signer_name is not None:
+        from . import exports
+
+        exports.export_view(home, reference, fmt, output, signer_name, trust_file)
+        return
+    if output is None:
+        raise UsageProblem("a bundle is binary: give -o FILE")
     target = output_path(home, output)
     with home.ledger() as ledger:
         pid = resolve(ledger, reference)

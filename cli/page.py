@@ -1,11 +1,14 @@
 """The passport page a buyer's phone opens: verdict first, product, timeline, owner, log.
 
 Everything shown comes from signed data the service does not control, so every value is
-escaped; the page is one self-contained document (no scripts, fonts or third-party requests).
+escaped; the page is one self-contained document (no scripts, fonts or third-party requests;
+its one ``<script>`` element is a JSON-LD data block, which no browser runs).
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from html import escape
 from typing import Any, Final
 
@@ -89,8 +92,13 @@ def _verdict(report: pp.Report) -> str:
     )
 
 
-def passport_page(report: pp.Report, product: dict[str, Any], bundle_url: str) -> str:
-    """The page for one verified (or refused) passport."""
+def passport_page(
+    report: pp.Report,
+    product: dict[str, Any],
+    bundle_url: str,
+    facts: Mapping[str, Any] | None = None,
+) -> str:
+    """The page for one verified (or refused) passport; ``facts`` embedded as JSON-LD."""
     verdict = _verdict(report)
     parts = [
         verdict,
@@ -102,8 +110,18 @@ def passport_page(report: pp.Report, product: dict[str, Any], bundle_url: str) -
         "and check it yourself, offline: <code>dpp verify passport.dpp --trust "
         "trust.json</code></p></section>",
     ]
+    if facts is not None:
+        parts.append(json_ld(facts))
     title = f"{report.brand or 'Passport'} {product.get('model', '')}".strip()
     return document(title, "".join(parts))
+
+
+def json_ld(facts: Mapping[str, Any]) -> str:
+    """A JSON-LD data block: never executed, and no byte of it can close the element."""
+    text = json.dumps(facts, ensure_ascii=False, separators=(",", ":"))
+    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        text = text.replace(char, escaped)
+    return f'<script type="application/ld+json">{text}</script>'
 
 
 def _product(report: pp.Report, data: dict[str, Any]) -> str:

@@ -1,7 +1,8 @@
 """``dpp serve``: the resolver a QR code's link opens, over this home's ledger.
 
-``GET /01/{gtin}/21/{serial}`` and ``GET /passports/{pid}`` answer by ``Accept``: the passport
-page (text/html), the bundle (application/vnd.dpp.bundle+cbor) or the report (application/json).
+``GET /01/{gtin}/21/{serial}`` and ``GET /passports/{pid}`` answer by ``Accept`` (q-values
+honoured): the passport page (text/html), the bundle (application/vnd.dpp.bundle+cbor), the
+report (application/json) or the GS1 linkset (application/linkset+json); see ``linkset``.
 Auditors get ``/log/checkpoint`` and proofs. ``POST /bundles`` imports, only when enabled.
 Read-only by default; every request is bounded; no personal data is ever shown.
 """
@@ -23,7 +24,7 @@ from ledger import AmbiguousError, CloneError, ForkError, Ledger, NotFoundError
 from passport import gs1, wire
 from passport.bundle import BUNDLE_MEDIA_TYPE
 
-from . import page
+from . import linkset, negotiate, page, schemaorg
 from .env import LOG_KEY, Home, UsageProblem, decimal
 from .main import dpp
 
@@ -106,13 +107,14 @@ class Resolver:
             data = self.ledger().export(pid)
         except pp.DppError as error:
             return PlainTextResponse(str(error), status_code=404)
-        return Response(
+        response = Response(
             data,
             media_type=BUNDLE_MEDIA_TYPE,
             headers={
                 "Content-Disposition": f'attachment; filename="passport-{pid.hex()[:16]}.dpp"'
             },
         )
+        return linkset.decorate(response, request, self.ledger(), pid)
 
     def checkpoint(self, request: Request) -> Response:
         """GET /log/checkpoint: the newest signed checkpoint."""
@@ -174,6 +176,7 @@ def create_app(
             Route("/log/proof/consistency", r.consistency),
             Route("/log/proof/inclusion/{hash}", r.inclusion),
             Route("/bundles", r.import_bundle, methods=["POST"]),
+            *linkset.routes(r),
         ]
     )
 
@@ -239,41 +242,65 @@ def _size(text: str | None) -> int:
     return size
 
 
-def _wants(request: Request) -> str:
-    """``html``, ``json`` or ``bundle``, from the Accept header (first acceptable type wins)."""
-    for part in request.headers.get("accept", "text/html").split(","):
-        media = part.split(";")[0].strip().lower()
-        if "q=0" in part.replace(" ", "") and "q=0." not in part.replace(" ", ""):
-            continue
-        if media == BUNDLE_MEDIA_TYPE:
-            return "bundle"
-        if media == "application/json":
+# What an item's URL offers, in the order that wins a tie (a browser's */* gets the page).
+_OFFERS = {
+    "text/html": "html",
+    "application/xhtml+xml": "html",
+    "application/json": "json",
+    BUNDLE_MEDIA_TYPE: "bundle",
+    linkset.LINKSET_MEDIA_TYPE: "linkset",
+}
+
+
+def _wants(request: Request, *, safe: bool = False) -> str:
+    """``html``, ``json``, ``bundle`` or ``linkset``: what ``Accept`` prefers, by q-value.
+
+    A client that accepts none of them gets the page, as it would with no ``Accept``.
+
+    Raises:
+        SchemaError: an over-long ``Accept`` header (unless ``safe``: then ``json``).
+    """
+    try:
+        media = negotiate.best(request.headers.get("accept"), list(_OFFERS))
+    except pp.SchemaError:
+        if safe:
             return "json"
-        if media in ("text/html", "application/xhtml+xml", "text/*", "*/*"):
-            return "html"
-    return "html"
+        raise
+    return _OFFERS.get(media or "text/html", "html")
 
 
 def _answer(request: Request, ledger: Ledger, pid: bytes) -> Response:
-    wanted = _wants(request)
+    try:
+        asked = _param(request, "linkType")
+        if asked is not None:
+            return linkset.by_link_type(request, ledger, pid, asked)
+        wanted = _wants(request)
+    except pp.DppError as error:
+        return _problem(request, 400, "Bad request", str(error))
+    if wanted == "linkset":
+        return linkset.linkset_response(request, ledger, pid)
     if wanted == "bundle":
-        return Response(ledger.export(pid), media_type=BUNDLE_MEDIA_TYPE)
+        response: Response = Response(ledger.export(pid), media_type=BUNDLE_MEDIA_TYPE)
+        return linkset.decorate(response, request, ledger, pid)
     report = ledger.verify(pid)
     product = dict(ledger.chain(pid)[0].data)
     if wanted == "json":
-        return JSONResponse(
+        response = JSONResponse(
             {
                 "report": report.to_dict(),
                 "product": product,
                 "checkpoint": ledger.checkpoints.latest(),
             }
         )
-    html = page.passport_page(report, product, f"/passports/{pid.hex()}/bundle.dpp")
-    return HTMLResponse(html, headers=page.HEADERS)
+        return linkset.decorate(response, request, ledger, pid)
+    base = linkset.base_url(request)
+    facts = schemaorg.product(report, product, base, pid) if report else None
+    html = page.passport_page(report, product, f"/passports/{pid.hex()}/bundle.dpp", facts)
+    return linkset.decorate(HTMLResponse(html, headers=page.HEADERS), request, ledger, pid)
 
 
 def _problem(request: Request, status: int, title: str, text: str) -> Response:
-    if _wants(request) == "html":
+    if _wants(request, safe=True) == "html":
         return HTMLResponse(
             page.message_page(title, text), status_code=status, headers=page.HEADERS
         )
@@ -299,6 +326,11 @@ def serve(home: Home, host: str, port: int, accept_imports: bool) -> None:
       GET  /log/checkpoint               the newest signed checkpoint
       GET  /log/proof/consistency?old=&new=
       GET  /log/proof/inclusion/{event hash}
+      GET  /01/{gtin}/21/{serial}?linkType=linkset   the item's GS1 linkset (RFC 9264)
+      GET  /01/{gtin}/21/{serial}?linkType=gs1:dpp   307 to that link (gs1:pip,
+                                         gs1:traceability, gs1:sustainabilityInfo, ...)
+      GET  /passports/{pid}/epcis.jsonld | untp.json | report.json
+      GET  /.well-known/gs1resolver      what this resolver answers
       POST /bundles                      import a bundle (with --accept-imports)
     \b
     Example:

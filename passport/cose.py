@@ -21,6 +21,7 @@ HEADER_ALG: Final = 1
 HEADER_CRIT: Final = 2
 HEADER_CONTENT_TYPE: Final = 3
 HEADER_KID: Final = 4
+HEADER_TYP: Final = 16  # RFC 9596: the media type of the whole COSE object
 
 CT_EVENT: Final = "application/vnd.dpp.event+cbor"
 CT_CERT: Final = "application/vnd.dpp.cert+cbor"
@@ -63,41 +64,59 @@ def sig_structure(protected: bytes, payload: bytes) -> bytes:
     return cbor.encode_checked(["Signature1", bytes(protected), b"", bytes(payload)])
 
 
-def sign(key: SigningKey, content_type: str, payload: bytes) -> Sign1:
-    """Sign ``payload`` (already deterministic CBOR) as a COSE_Sign1 record."""
-    protected = _protected_header(key.kid, content_type)
+def sign(key: SigningKey, content_type: str, payload: bytes, *, typ: str | None = None) -> Sign1:
+    """Sign ``payload`` (deterministic CBOR, or what ``content_type`` says) as a COSE_Sign1.
+
+    ``typ``, when given, is put in the protected header (RFC 9596), as W3C VC-JOSE-COSE asks.
+    """
+    protected = _protected_header(key.kid, content_type, typ)
     signature = key.sign(sig_structure(protected, payload))
     raw = cbor.encode_checked(cbor.Tag(COSE_SIGN1_TAG, [protected, {}, payload, signature]))
     return Sign1(raw, protected, key.kid, content_type, payload, signature)
 
 
 @lru_cache(maxsize=1024)
-def _protected_header(kid: bytes, content_type: str) -> bytes:
-    # Keys in deterministic order (1, 3, 4), as encode_checked requires.
-    return cbor.encode_checked(
-        {HEADER_ALG: ALG_ED25519, HEADER_CONTENT_TYPE: content_type, HEADER_KID: kid}
-    )
+def _protected_header(kid: bytes, content_type: str, typ: str | None = None) -> bytes:
+    # Keys in deterministic order (1, 3, 4, 16), as encode_checked requires.
+    header: dict[int, object] = {
+        HEADER_ALG: ALG_ED25519,
+        HEADER_CONTENT_TYPE: content_type,
+        HEADER_KID: kid,
+    }
+    if typ is not None:
+        header[HEADER_TYP] = typ
+    return cbor.encode_checked(header)
 
 
 def parse(
-    data: bytes, *, content_type: str, what: str = "record", max_size: int = MAX_RECORD_SIZE
+    data: bytes,
+    *,
+    content_type: str,
+    what: str = "record",
+    max_size: int = MAX_RECORD_SIZE,
+    typ: str | None = None,
 ) -> Sign1:
     """Parse a COSE_Sign1 record strictly and check its headers; the signature is not checked.
 
+    ``typ``: the ``typ`` header the record must carry (then it must, and nothing else may).
+
     Raises:
         DecodeError: malformed or non-deterministic CBOR, wrong tag or shape, a header other
-            than alg/content type/kid, alg other than Ed25519, wrong content type, nil payload.
+            than alg/content type/kid (and typ), alg other than Ed25519, wrong content type
+            or typ, nil payload.
     """
     if type(data) is bytes and len(data) <= max_size:
         parts = _split(data)
         if parts is not None:
             protected, payload, signature = parts
-            kid = _check_protected(protected, content_type, what)
+            kid = _check_protected(protected, content_type, what, typ)
             return Sign1(data, protected, kid, content_type, payload, signature)
-    return _parse_generic(data, content_type, what, max_size)
+    return _parse_generic(data, content_type, what, max_size, typ)
 
 
-def _parse_generic(data: bytes, content_type: str, what: str, max_size: int) -> Sign1:
+def _parse_generic(
+    data: bytes, content_type: str, what: str, max_size: int, typ: str | None = None
+) -> Sign1:
     """The generic strict decode of a record in any layout: the reference :func:`_split` matches."""
     value = cbor.decode(
         data, what=what, max_size=max_size, max_items=16, tags=frozenset({COSE_SIGN1_TAG})
@@ -122,7 +141,7 @@ def _parse_generic(data: bytes, content_type: str, what: str, max_size: int) -> 
     if not isinstance(signature, bytes) or len(signature) != SIGNATURE_SIZE:
         size = len(signature) if isinstance(signature, bytes) else "not a byte string"
         raise DecodeError(f"{what}: signature must be {SIGNATURE_SIZE} bytes, got {size}")
-    kid = _check_protected(protected, content_type, what)
+    kid = _check_protected(protected, content_type, what, typ)
     return Sign1(bytes(data), protected, kid, content_type, payload, signature)
 
 
@@ -168,23 +187,23 @@ def _bstr(data: bytes, at: int) -> tuple[bytes | None, int]:
     return data[start:end], end
 
 
-def _check_protected(protected: bytes, content_type: str, what: str) -> bytes:
+def _check_protected(protected: bytes, content_type: str, what: str, typ: str | None) -> bytes:
     # One signer's headers are the same bytes on every record it signs: remember good ones.
-    kid = _GOOD_HEADERS.get((protected, content_type))
+    kid = _GOOD_HEADERS.get((protected, content_type, typ))
     if kid is not None:
         return kid
-    kid = _read_protected(protected, content_type, what)
+    kid = _read_protected(protected, content_type, what, typ)
     if len(_GOOD_HEADERS) >= _MAX_GOOD_HEADERS:
         _GOOD_HEADERS.clear()
-    _GOOD_HEADERS[(protected, content_type)] = kid
+    _GOOD_HEADERS[(protected, content_type, typ)] = kid
     return kid
 
 
 _MAX_GOOD_HEADERS: Final = 4096
-_GOOD_HEADERS: dict[tuple[bytes, str], bytes] = {}
+_GOOD_HEADERS: dict[tuple[bytes, str, str | None], bytes] = {}
 
 
-def _read_protected(protected: bytes, content_type: str, what: str) -> bytes:
+def _read_protected(protected: bytes, content_type: str, what: str, typ: str | None) -> bytes:
     if not protected:
         raise DecodeError(f"{what}: protected header is empty (alg and kid are required)")
     header = cbor.decode(protected, what=f"{what} protected header", max_size=1024)
@@ -194,7 +213,8 @@ def _read_protected(protected: bytes, content_type: str, what: str) -> bytes:
         raise DecodeError(
             f"{what}: critical header parameters {header[HEADER_CRIT]!r} not understood"
         )
-    unknown = set(header) - {HEADER_ALG, HEADER_CONTENT_TYPE, HEADER_KID}
+    known = {HEADER_ALG, HEADER_CONTENT_TYPE, HEADER_KID} | ({HEADER_TYP} if typ else set())
+    unknown = set(header) - known
     if unknown:
         raise DecodeError(
             f"{what}: unexpected protected header parameter {sorted(unknown, key=str)[0]!r}"
@@ -207,6 +227,8 @@ def _read_protected(protected: bytes, content_type: str, what: str) -> bytes:
     if header.get(HEADER_CONTENT_TYPE) != content_type:
         found = header.get(HEADER_CONTENT_TYPE)
         raise DecodeError(f"{what}: content type {found!r}, expected {content_type!r}")
+    if typ is not None and header.get(HEADER_TYP) != typ:
+        raise DecodeError(f"{what}: typ {header.get(HEADER_TYP)!r}, expected {typ!r}")
     kid = header.get(HEADER_KID)
     if not isinstance(kid, bytes) or len(kid) != KID_SIZE:
         raise DecodeError(f"{what}: kid must be a {KID_SIZE}-byte key id")

@@ -68,3 +68,7 @@ class LogError(DppError):
 
 class UntrustedLogError(LogError):
     """A checkpoint carries no signature from a log key the verifier trusts."""
+
+
+class CredentialError(DppError):
+    """A credential does not say what the passport it names says (another item, a changed field)."""

@@ -85,6 +85,7 @@ def test_every_walk_through_command_runs(tmp_path: Path) -> None:
     # After the offline resale the earlier events keep their log proofs; the new one is said
     # to be not yet in the brand's log, until `dpp import` logs it.
     assert "event 2 (resale) is not yet in the brand's log" in out
+    assert "Credential bag.vc.cose: GENUINE: a UNTP passport credential" in out
 
 
 def test_the_python_example_runs() -> None:

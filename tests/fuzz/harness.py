@@ -19,7 +19,8 @@ from pathlib import Path
 
 import passport as pp
 from ledger import demo
-from passport import cbor, checkpoint, qr, wire
+from passport import cbor, checkpoint, qr, untp, wire
+from passport.credential import read_credential, sign_credential
 
 CRASHES = Path(__file__).resolve().parent / "crashes"
 TIME_LIMIT_S = 1.0
@@ -54,7 +55,20 @@ def _seeds() -> dict[str, list[bytes]]:
         "note": notes,
         "qr": codes,
         "cbor": cbor_seeds,
+        "credential": _credentials(genuine[:5]),
     }
+
+
+def _credentials(bundles: list[pp.Bundle]) -> list[bytes]:
+    """Secured UNTP credentials of genuine passports (the parser's seeds; any key will do)."""
+    key = pp.SigningKey.from_seed(bytes(32))
+    found = []
+    for bundle in bundles:
+        report = pp.verify(bundle, _STATE["trust"], now=NOW)
+        root = _STATE["trust"].root(report.brand_key or b"")
+        if report and root is not None:
+            found.append(sign_credential(key, untp.credential(bundle, report, root, issued=NOW)))
+    return found
 
 
 def shared_value_bomb(levels: int = 15, fanout: int = 8) -> bytes:
@@ -164,6 +178,10 @@ CBOR_SECONDS_PER_BYTE = 20e-6
 CBOR_FIXED_SECONDS = 0.02
 
 
+def _check_credential(data: bytes) -> None:
+    read_credential(data)
+
+
 def _check_cbor(data: bytes) -> None:
     """Strict decoding allocates O(n) and finishes in O(n), whatever the n bytes hold."""
     if not data:
@@ -191,6 +209,7 @@ TARGETS: dict[str, Callable[[bytes], None]] = {
     "note": _check_note,
     "qr": _check_qr,
     "cbor": _check_cbor,
+    "credential": _check_credential,
 }
 
 
