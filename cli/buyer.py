@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.parse
 from typing import Any
 
 import click
@@ -269,7 +270,8 @@ def qr(home: Home, reference: str, form: str, resolver: str | None, output: str 
     if form == "offline":
         payload = offline_payload(bundle)
     else:
-        base = resolver_url(resolver or home.config().get("resolver") or "https://localhost:8000")
+        base = resolver_url(resolver or home.config().get("resolver") or DEFAULT_RESOLVER)
+        _warn_if_unreachable(base)
         payload = gs1.digital_link(base, first.data["gtin"], first.data["serial"], first.pid)
     if target is not None:
         qrimage.write_image(payload, target)
@@ -277,6 +279,22 @@ def qr(home: Home, reference: str, form: str, resolver: str | None, output: str 
     else:
         click.echo(qrimage.terminal_text(payload))
         click.echo(payload if form == "link" else f"(offline code, {len(payload)} characters)")
+
+
+DEFAULT_RESOLVER = "https://localhost:8000"
+_LOOPBACK = ("localhost", "127.", "[::1]", "0.0.0.0")  # noqa: S104 - names, not a bind
+
+
+def _warn_if_unreachable(base: str) -> None:
+    """Say on stderr when a QR link points where no phone can go (this machine itself)."""
+    host = urllib.parse.urlsplit(base).netloc.rsplit("@", 1)[-1].lower()
+    if host.startswith(_LOOPBACK):
+        click.echo(
+            f"dpp: note: the QR link points to {base}, this machine itself, which no phone can "
+            "reach: give the public address of your `dpp serve` with --resolver URL, or set it "
+            "for this home with `dpp init --resolver URL`",
+            err=True,
+        )
 
 
 @dpp.command()

@@ -320,6 +320,11 @@ def test_qr_codes_decode_with_two_independent_readers(home: Path, pid: str, tmp_
     assert svg.read_text().lstrip().startswith("<?xml")
     terminal = run(home, "qr", pid)
     assert expected in terminal.stdout
+    assert terminal.stderr == ""  # a resolver phones can reach: nothing to warn about
+    local = run(home, "qr", pid, "--resolver", "http://127.0.0.1:8000", "-o", str(svg))
+    assert local.exit_code == 0  # written, and the user told why a phone cannot open it
+    assert "this machine itself, which no phone can reach" in local.stderr
+    assert "dpp init --resolver URL" in local.stderr
 
 
 def test_verify_against_a_scanned_code(home: Path, pid: str, tmp_path: Path) -> None:
