@@ -147,15 +147,24 @@ def key_new(home: Home, name: str, role: str, as_json: bool) -> None:
 @json_option
 @click.pass_obj
 def key_list(home: Home, as_json: bool) -> None:
-    """List the keys in this home (public parts only)."""
-    infos = home.keystore.list()
+    """List the keys in this home (public parts only).
+
+    A damaged or unsafe key file is named on stderr, the others are listed, and the exit
+    code is 1.
+    """
+    infos, damaged = home.keystore.scan()
     if as_json:
         emit_json(
             [{"name": i.name, "role": str(i.role), "kid": i.public_key.kid_hex} for i in infos]
+            + [{"name": name, "problem": problem} for name, problem in damaged]
         )
-        return
-    for info in infos:
-        click.echo(f"{info.name:24} {info.role:14} {info.public_key.kid_hex}")
+    else:
+        for info in infos:
+            click.echo(f"{info.name:24} {info.role:14} {info.public_key.kid_hex}")
+        for _, problem in damaged:
+            click.echo(f"dpp: {problem}", err=True)
+    if damaged:
+        raise click.exceptions.Exit(1)
 
 
 @key.command("export")
@@ -339,7 +348,7 @@ def trust_add(home: Home, file: str) -> None:
 @click.pass_obj
 def trust_list(home: Home, as_json: bool) -> None:
     """List the trusted brand roots and logs."""
-    with home.ledger() as ledger:
+    with home.reader() as ledger:
         store = ledger.trust()
     if as_json:
         emit_json(
@@ -369,7 +378,7 @@ def trust_export(home: Home, output: str) -> None:
       dpp trust export -o trust.json
     """
     target = output_path(home, output)
-    with home.ledger() as ledger:
+    with home.reader() as ledger:
         text = ledger.trust().to_json()
     write_atomic(target, text.encode())
     click.echo(f"Wrote {output}")

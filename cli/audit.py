@@ -35,7 +35,7 @@ def log() -> None:
 @click.pass_obj
 def log_key(home: Home) -> None:
     """Print the log's verifier key (give it to auditors and buyers for their trust store)."""
-    with home.ledger() as ledger:
+    with home.reader() as ledger:
         origin = ledger.checkpoints.origin
         logs = [v for v in ledger.trust().logs if v.name == origin]
     if not logs:
@@ -71,7 +71,7 @@ def log_prove(home: Home, reference: str) -> None:
     Example:
       dpp log prove 3f1c9a2b
     """
-    with home.ledger() as ledger:
+    with home.reader() as ledger:
         bundle = ledger.bundle(resolve(ledger, reference))
     if bundle.log is None:
         raise UsageProblem("no checkpoint covers this passport yet: run `dpp log checkpoint`")
@@ -110,7 +110,7 @@ def audit_command(
     """
     old_note = read_bounded(old, MAX_TEXT_FILE, what="checkpoint").decode("utf-8", "replace")
     trust, _ = trust_for(home, trust_file)
-    with home.ledger() as ledger:
+    with home.reader() as ledger:
         new_note = (
             read_bounded(new, MAX_TEXT_FILE, what="checkpoint").decode("utf-8", "replace")
             if new
@@ -167,7 +167,7 @@ def check(home: Home, jobs: int | None, as_json: bool) -> None:
     """
     if not home.exists():
         raise UsageProblem(f"no ledger in {home.path}: run `dpp init` (or pass --home DIR)")
-    with home.ledger() as ledger:
+    with home.reader() as ledger:
         total = ledger.counts()["passports"]
     update, close = progress(total, "Checking")
     try:

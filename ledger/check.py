@@ -72,7 +72,7 @@ def check_ledger(
     """
     path = Path(path)
     jobs = max(1, jobs or os.cpu_count() or 1)
-    with Ledger.open(path) as ledger:
+    with Ledger.open(path, read_only=True) as ledger:
         now = ledger.clock() if now is None else now
         try:
             problems = _ledger_wide(ledger)
@@ -270,7 +270,7 @@ def _log_problems(ledger: Ledger) -> list[Problem]:
 
 def check_log_span(path: Path, start: int, end: int) -> list[Problem]:
     """Rehash the events of log indexes ``[start, end)`` against the log's stored blocks."""
-    with Ledger.open(path) as ledger:
+    with Ledger.open(path, read_only=True) as ledger:
         try:
             return [Problem(None, m) for m in ledger.log.audit_blocks(start, end)]
         except (pp.DppError, sqlite3.Error) as exc:
@@ -281,7 +281,7 @@ def check_passports(path: Path, pids: Sequence[bytes], now: int) -> tuple[int, l
     """Verify the passports ``pids`` (a worker's chunk); return (events checked, problems)."""
     problems: list[Problem] = []
     events = 0
-    with Ledger.open(path) as ledger:
+    with Ledger.open(path, read_only=True) as ledger:
         trust, known = ledger.trust(), ledger.revocations()
         for pid in pids:
             try:
