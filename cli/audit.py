@@ -47,15 +47,24 @@ def log_key(home: Home) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Also write it to a file.")
 @click.pass_obj
 def log_checkpoint(home: Home, output: str | None) -> None:
-    """Sign (if needed) and print the log's newest checkpoint.
+    """Print the log's newest checkpoint, as it was signed.
+
+    Every write signs one, so the stored checkpoint is printed as it is, without the log
+    key; only if the log grew without one (a write made without the key) is a new one signed,
+    which needs the log key's passphrase.
 
     \b
     Example:
       dpp log checkpoint -o checkpoint-2026-05-01.txt
     """
     target = output_path(home, output) if output else None  # refused before anything is signed
-    with home.ledger(write=True) as ledger:
-        note = ledger.checkpoints.sign()
+    with home.reader() as ledger:
+        note = ledger.checkpoints.latest()
+        if note is not None and read_unverified(note).size != ledger.log.size():
+            note = None
+    if note is None:
+        with home.ledger(write=True) as ledger:
+            note = ledger.checkpoints.sign()
     if target is not None:
         write_atomic(target, note.encode())
     click.echo(note, nl=False)

@@ -363,6 +363,9 @@ def trust_for(
 def show(home: Home, reference: str, trust_file: str | None, as_json: bool) -> None:
     """Show a passport's history as a person reads it, with its owner and flags.
 
+    Exit code 0 if valid (warnings are printed), 1 if invalid (NOT GENUINE), 2 if
+    unreadable: the same as dpp verify.
+
     \b
     Example:
       dpp show 3f1c9a2b
@@ -379,6 +382,8 @@ def show(home: Home, reference: str, trust_file: str | None, as_json: bool) -> N
         emit_json(report.to_dict())
     else:
         print_report(report, f"Passport {short(report.pid)}", checks=not report)
+    if not report:
+        raise click.exceptions.Exit(1)
 
 
 @dpp.command()
