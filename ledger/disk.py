@@ -58,10 +58,7 @@ def sqlite_failure(exc: sqlite3.Error, path: Path) -> DiskFullError | ReadOnlyEr
     if name == "SQLITE_FULL" or (
         name.startswith(("SQLITE_IOERR", "SQLITE_CANTOPEN")) and disk_full(path)
     ):
-        return DiskFullError(
-            "the disk is full: the ledger cannot write (nor map its shared memory); "
-            "free some space and retry"
-        )
+        return DiskFullError("the disk is full (the ledger is as it was): free some space, retry")
     if name.startswith(("SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CANTOPEN")) and (
         read_only_filesystem(path)
     ):

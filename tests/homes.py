@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from click.testing import CliRunner, Result
@@ -47,12 +48,16 @@ def environment(**extra: str) -> dict[str, str]:
 
 
 def dpp(
-    home: Path | None, *args: str, timeout: float = 120, env: dict[str, str] | None = None
+    home: Path | None,
+    *args: str,
+    timeout: float = 120,
+    env: dict[str, str] | None = None,
+    prefix: Sequence[str] = (),
 ) -> subprocess.CompletedProcess[str]:
     """Run the installed `dpp` in a child process; a hang fails the test, not the run."""
     base = ["--home", str(home)] if home is not None else []
     return subprocess.run(
-        [DPP, *base, *args],
+        [*prefix, DPP, *base, *args],
         capture_output=True,
         text=True,
         timeout=timeout,
