@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
 import passport as pp
-from ledger import KeyRole, KeyStoreError, Ledger, NotFoundError
+from ledger import KeyRole, KeyStoreError, NotFoundError
 from ledger.files import read_trust, write_atomic
+from ledger.setup import HomePlan, HomeState, create_home, finish_home, home_state
 from ledger.upgrade import upgrade as ledger_upgrade
 from passport.certs import Role
 from passport.checkpoint import check_name
 from passport.report import format_time
 
 from .env import (
-    LOG_KEY,
     Home,
     TimeParam,
     UsageProblem,
@@ -40,26 +42,35 @@ YEAR = 365 * 86_400
 def init(home: Home, origin: str | None, resolver: str) -> None:
     """Create a home: ledger file, key store, trust store, and the log key.
 
+    The home is built in a hidden folder beside it and renamed into place, so an interrupted
+    init leaves nothing behind; a home that an older init left half made is finished.
+
     \b
     Example:
       DPP_HOME=./maison dpp init --origin maison-example.com/dpp-log
     """
-    if home.exists():
-        raise UsageProblem(f"{home.path} already holds a ledger")
     if origin is not None:
         try:
             check_name(origin)
         except pp.DppError as error:
             raise UsageProblem(str(error)) from None
     resolver = resolver_url(resolver)  # everything is checked before anything is created
-    home.path.mkdir(parents=True, exist_ok=True)
-    log = home.keystore.create(LOG_KEY, KeyRole.LOG, home.passphrase.new)
-    origin = origin or f"dpp-ledger/{log.public_key.kid_hex[:12]}"
-    with Ledger.create(home.ledger_path) as ledger:
-        verifier = ledger.checkpoints.set_log(origin, home.signing_key(LOG_KEY))
-        ledger.checkpoints.sign()
-    home.save_config({"v": 1, "resolver": resolver})
-    click.echo(f"Created {home.path}: ledger, key store, log {origin}")
+    state, parts = home_state(home.path)
+    if state is HomeState.COMPLETE:
+        raise UsageProblem(f"{home.path} already holds a ledger")
+    config = (json.dumps({"v": 1, "resolver": resolver}, indent=2) + "\n").encode()
+    plan = HomePlan(origin, config, home.passphrase, home.passphrase.new)
+    if state is HomeState.NONE:
+        verifier = create_home(home.path, plan)
+    else:
+        if parts:
+            click.echo(
+                f"dpp: {home.path} holds a home an interrupted init left unfinished "
+                f"({', '.join(parts)}); finishing it",
+                err=True,
+            )
+        verifier = finish_home(home.path, plan)
+    click.echo(f"Created {home.path}: ledger, key store, log {verifier.name}")
     click.echo(f"Log verifier key: {verifier.to_vkey()}")
 
 

@@ -124,6 +124,20 @@ def _write_atomic(path: Path, data: bytes, mode: int) -> None:
         raise
 
 
+def sync_directory(directory: Path) -> None:
+    """Make the names just made in ``directory`` durable (where the platform allows it)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some filesystems refuse fsync on a folder; the rename itself is atomic
+    finally:
+        os.close(fd)
+
+
 def append_to_bundle(
     path: Path | str,
     event: pp.Event,

@@ -31,7 +31,7 @@ from passport.errors import DppError
 
 from . import disk
 from .errors import KeyNotFoundError, KeyStoreError, NotFoundError
-from .files import open_regular
+from .files import open_regular, sync_directory
 
 Passphrase = Callable[[], str]
 SCRYPT_LOG_N: Final = 17  # 128 MiB, about 0.4 s: the OWASP-recommended floor for scrypt
@@ -216,7 +216,7 @@ class KeyStore:
                 handle.flush()
                 os.fsync(handle.fileno())
             _link_new(Path(temporary), path)
-            _fsync_directory(self.directory)
+            sync_directory(self.directory)
         except OSError as exc:
             raise disk.os_failure(exc, path) or exc from exc
         finally:
@@ -262,20 +262,6 @@ def _link_new(source: Path, target: Path) -> None:
         if target.exists():  # no hard links on this filesystem: check, then rename
             raise KeyStoreError(f"a key called '{target.stem}' already exists") from None
         os.rename(source, target)
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make a new name in ``directory`` durable (where the platform allows it)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some filesystems refuse fsync on a directory; the rename itself is atomic
-    finally:
-        os.close(fd)
 
 
 def _passphrase(passphrase: Passphrase) -> bytes:
