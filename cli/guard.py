@@ -17,7 +17,7 @@ import logging
 import resource
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Final
 
 import h11
@@ -27,6 +27,7 @@ from uvicorn.server import ServerState
 
 LOG: Final = logging.getLogger("dpp.serve")
 REPEAT_S: Final = 10.0  # a kind of warning is printed at most once in this many seconds
+BODY_GRACE_S: Final = 5.0  # a body's rate is first checked this long after its head
 LINGER_S: Final = 1.0  # how long a refused connection is read (and dropped) before it closes
 LINGER_MAX: Final = 32  # refused connections lingering at once (their files are reserved)
 RESERVED_FILES: Final = 200  # descriptors kept for the listener, stdio, and SQLite per thread
@@ -49,6 +50,7 @@ class Limits:
     header_timeout: float = 10.0
     body_timeout: float = 60.0
     max_connections: int = 256
+    min_body_rate: int = 1024  # bytes/s a body must average after BODY_GRACE_S
 
 
 class Repeats(logging.Filter):
@@ -153,7 +155,8 @@ class GuardedH11Protocol(H11Protocol):
         self.lingers = False
         self.phase: str | None = None  # "head" or "body": what the deadline is waiting for
         self.deadline: asyncio.TimerHandle | None = None
-        self.received = False  # whether any byte arrived in this phase
+        self.arrived = 0  # bytes that arrived in this phase
+        self.since = 0.0  # when this phase began (event loop time)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         """Refuse the connection over the cap (503, closed); else start the head's deadline."""
@@ -184,7 +187,7 @@ class GuardedH11Protocol(H11Protocol):
         """Take the bytes, then follow the request's progress."""
         if self.refused:
             return
-        self.received = True
+        self.arrived += len(data)
         super().data_received(data)
         self.watch()
 
@@ -211,10 +214,12 @@ class GuardedH11Protocol(H11Protocol):
         if phase == self.phase:
             return
         self.stop()
-        self.phase, self.received = phase, False
-        if phase is not None:
-            limit = self.limits.header_timeout if phase == "head" else self.limits.body_timeout
-            self.deadline = self.loop.call_later(limit, self.expire)
+        self.phase, self.arrived, self.since = phase, 0, self.loop.time()
+        if phase == "head":
+            self.deadline = self.loop.call_later(self.limits.header_timeout, self.expire)
+        elif phase == "body":
+            first = min(BODY_GRACE_S, self.limits.body_timeout)
+            self.deadline = self.loop.call_later(first, self.expire)
 
     def stop(self) -> None:
         """Cancel the running deadline."""
@@ -224,16 +229,30 @@ class GuardedH11Protocol(H11Protocol):
         self.phase = None
 
     def expire(self) -> None:
-        """The head or body did not arrive in time: answer 408 if it began, and close."""
+        """The head or body did not arrive in time: answer 408 if it began, and close.
+
+        A body is checked each second after its grace: it is cut as soon as it averages less
+        than ``min_body_rate``, and in any case at ``body_timeout``.
+        """
         phase, self.deadline = self.phase, None
         if self.transport.is_closing():
             return
-        began = phase == "body" or self.received
+        elapsed = self.loop.time() - self.since
+        steady = self.arrived >= self.limits.min_body_rate * elapsed
+        if phase == "body" and elapsed < self.limits.body_timeout and steady:
+            wait = min(1.0, self.limits.body_timeout - elapsed)
+            self.deadline = self.loop.call_later(wait, self.expire)
+            return
+        began = phase == "body" or self.arrived > 0
         if began and (self.cycle is None or not self.cycle.response_started):
             self.transport.write(_TIMED_OUT)
         self.transport.close()
         if phase == "body":
-            LOG.warning("closed a slow upload: its body took over %g s", self.limits.body_timeout)
+            LOG.warning(
+                "closed a slow upload: its body came at under %d bytes/s, or took over %g s",
+                self.limits.min_body_rate,
+                self.limits.body_timeout,
+            )
         elif began:  # one that sent nothing is an idle connection, not news
             LOG.warning(
                 "closed a slow client: its request head took over %g s", self.limits.header_timeout
@@ -250,9 +269,7 @@ def run(app: Any, host: str, port: int, limits: Limits) -> None:
     import uvicorn
 
     quiet_logging()
-    capped = Limits(
-        limits.header_timeout, limits.body_timeout, connection_budget(limits.max_connections)
-    )
+    capped = replace(limits, max_connections=connection_budget(limits.max_connections))
     config = uvicorn.Config(
         app,
         host=host,

@@ -47,6 +47,13 @@ __all__ = ["MAX_UPLOADS", "MAX_UPLOAD_BYTES", "Resolver", "create_app", "serve"]
     help="Seconds a request's body may take to arrive.",
 )
 @click.option(
+    "--min-body-rate",
+    default=Limits.min_body_rate,
+    show_default=True,
+    type=click.IntRange(0, 2**30),
+    help="Bytes per second a request's body must average after its first 5 s.",
+)
+@click.option(
     "--max-uploads",
     default=MAX_UPLOADS,
     show_default=True,
@@ -69,6 +76,7 @@ def serve(
     max_connections: int,
     header_timeout: float,
     body_timeout: float,
+    min_body_rate: int,
     max_uploads: int,
     max_upload_bytes: int,
 ) -> None:
@@ -82,7 +90,8 @@ def serve(
       GET  /log/proof/consistency?old=&new=
       GET  /log/proof/inclusion/{event hash}
       POST /bundles                      import a bundle (with --accept-imports)
-    A request whose head or body arrives too slowly is closed (408); a connection over
+    A request whose head or body arrives too slowly (past its timeout, or a body under
+    --min-body-rate) is closed (408); a connection over
     --max-connections, an upload over the upload caps and a busy ledger are answered 503
     with Retry-After. Warnings are one line each, repeats counted.
     \b
@@ -102,4 +111,4 @@ def serve(
         max_upload_bytes=max_upload_bytes,
     )
     click.echo(f"Serving {home.path} on http://{host}:{port} (Ctrl-C to stop)", err=True)
-    run(app, host, port, Limits(header_timeout, body_timeout, max_connections))
+    run(app, host, port, Limits(header_timeout, body_timeout, max_connections, min_body_rate))
