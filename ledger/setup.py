@@ -67,6 +67,8 @@ def home_state(path: Path) -> tuple[HomeState, tuple[str, ...]]:
     )
     if not any(path.iterdir()):
         return HomeState.NONE, ()
+    if LEDGER in parts and not (path / LEDGER).is_file():
+        raise NotALedgerError(f"{path / LEDGER}: not a regular file; move it away first")
     if LEDGER in parts and _has_log(path / LEDGER):
         return HomeState.COMPLETE, parts
     return HomeState.PARTIAL, parts
