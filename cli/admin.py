@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
 import passport as pp
-from ledger import KeyRole, KeyStoreError, Ledger
+from ledger import KeyRole, KeyStoreError
 from ledger.files import read_trust, write_atomic
+from ledger.setup import HomePlan, HomeState, create_home, finish_home, home_state
 from ledger.upgrade import upgrade as ledger_upgrade
 from passport.certs import Role
 from passport.checkpoint import check_name
 from passport.report import format_time
 
 from .env import (
-    LOG_KEY,
     Home,
     TimeParam,
     UsageProblem,
@@ -42,26 +44,35 @@ YEAR = 365 * 86_400
 def init(home: Home, origin: str | None, resolver: str) -> None:
     """Create a home: ledger file, key store, trust store, and the log key.
 
+    The home is built in a hidden folder beside it and renamed into place, so an interrupted
+    init leaves nothing behind; a home that an older init left half made is finished.
+
     \b
     Example:
       DPP_HOME=./maison dpp init --origin maison-example.com/dpp-log
     """
-    if home.exists():
-        raise UsageProblem(f"{home.path} already holds a ledger")
     if origin is not None:
         try:
             check_name(origin)
         except pp.DppError as error:
             raise UsageProblem(str(error)) from None
     resolver = resolver_url(resolver)  # everything is checked before anything is created
-    home.path.mkdir(parents=True, exist_ok=True)
-    log = home.keystore.create(LOG_KEY, KeyRole.LOG, home.passphrase.new)
-    origin = origin or f"dpp-ledger/{log.public_key.kid_hex[:12]}"
-    with Ledger.create(home.ledger_path) as ledger:
-        verifier = ledger.checkpoints.set_log(origin, home.signing_key(LOG_KEY))
-        ledger.checkpoints.sign()
-    home.save_config({"v": 1, "resolver": resolver})
-    click.echo(f"Created {home.path}: ledger, key store, log {origin}")
+    state, parts = home_state(home.path)
+    if state is HomeState.COMPLETE:
+        raise UsageProblem(f"{home.path} already holds a ledger")
+    config = (json.dumps({"v": 1, "resolver": resolver}, indent=2) + "\n").encode()
+    plan = HomePlan(origin, config, home.passphrase, home.passphrase.new)
+    if state is HomeState.NONE:
+        verifier = create_home(home.path, plan)
+    else:
+        if parts:
+            click.echo(
+                f"dpp: {home.path} holds a home an interrupted init left unfinished "
+                f"({', '.join(parts)}); finishing it",
+                err=True,
+            )
+        verifier = finish_home(home.path, plan)
+    click.echo(f"Created {home.path}: ledger, key store, log {verifier.name}")
     click.echo(f"Log verifier key: {verifier.to_vkey()}")
 
 
@@ -149,15 +160,24 @@ def key_new(home: Home, name: str, role: str, as_json: bool) -> None:
 @json_option
 @click.pass_obj
 def key_list(home: Home, as_json: bool) -> None:
-    """List the keys in this home (public parts only)."""
-    infos = home.keystore.list()
+    """List the keys in this home (public parts only).
+
+    A damaged or unsafe key file is named on stderr, the others are listed, and the exit
+    code is 1.
+    """
+    infos, damaged = home.keystore.scan()
     if as_json:
         emit_json(
             [{"name": i.name, "role": str(i.role), "kid": i.public_key.kid_hex} for i in infos]
+            + [{"name": name, "problem": problem} for name, problem in damaged]
         )
-        return
-    for info in infos:
-        click.echo(f"{info.name:24} {info.role:14} {info.public_key.kid_hex}")
+    else:
+        for info in infos:
+            click.echo(f"{info.name:24} {info.role:14} {info.public_key.kid_hex}")
+        for _, problem in damaged:
+            click.echo(f"dpp: {problem}", err=True)
+    if damaged:
+        raise click.exceptions.Exit(1)
 
 
 @key.command("export")
@@ -367,7 +387,7 @@ def trust_add(home: Home, file: str, rename: str | None) -> None:
 @click.pass_obj
 def trust_list(home: Home, as_json: bool) -> None:
     """List the trusted brand roots and logs."""
-    with home.ledger() as ledger:
+    with home.reader() as ledger:
         # As stored, unchecked: a store that breaks the rules must still be listed to repair.
         roots, logs = ledger.records.roots(), ledger.records.log_verifiers()
     if as_json:
@@ -398,7 +418,7 @@ def trust_export(home: Home, output: str) -> None:
       dpp trust export -o trust.json
     """
     target = output_path(home, output)
-    with home.ledger() as ledger:
+    with home.reader() as ledger:
         text = ledger.trust().to_json()
     write_atomic(target, text.encode())
     click.echo(f"Wrote {output}")

@@ -35,7 +35,7 @@ def log() -> None:
 @click.pass_obj
 def log_key(home: Home) -> None:
     """Print the log's verifier key (give it to auditors and buyers for their trust store)."""
-    with home.ledger() as ledger:
+    with home.reader() as ledger:
         origin = ledger.checkpoints.origin
         logs = [v for v in ledger.trust().logs if v.name == origin]
     if not logs:
@@ -47,15 +47,24 @@ def log_key(home: Home) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Also write it to a file.")
 @click.pass_obj
 def log_checkpoint(home: Home, output: str | None) -> None:
-    """Sign (if needed) and print the log's newest checkpoint.
+    """Print the log's newest checkpoint, as it was signed.
+
+    Every write signs one, so the stored checkpoint is printed as it is, without the log
+    key; only if the log grew without one (a write made without the key) is a new one signed,
+    which needs the log key's passphrase.
 
     \b
     Example:
       dpp log checkpoint -o checkpoint-2026-05-01.txt
     """
     target = output_path(home, output) if output else None  # refused before anything is signed
-    with home.ledger(write=True) as ledger:
-        note = ledger.checkpoints.sign()
+    with home.reader() as ledger:
+        note = ledger.checkpoints.latest()
+        if note is not None and read_unverified(note).size != ledger.log.size():
+            note = None
+    if note is None:
+        with home.ledger(write=True) as ledger:
+            note = ledger.checkpoints.sign()
     if target is not None:
         write_atomic(target, note.encode())
     click.echo(note, nl=False)
@@ -71,7 +80,7 @@ def log_prove(home: Home, reference: str) -> None:
     Example:
       dpp log prove 3f1c9a2b
     """
-    with home.ledger() as ledger:
+    with home.reader() as ledger:
         bundle = ledger.bundle(resolve(ledger, reference))
     if bundle.log is None:
         raise UsageProblem("no checkpoint covers this passport yet: run `dpp log checkpoint`")
@@ -110,7 +119,7 @@ def audit_command(
     """
     old_note = read_text(old, MAX_TEXT_FILE, what="checkpoint")
     trust, _ = trust_for(home, trust_file)
-    with home.ledger() as ledger:
+    with home.reader() as ledger:
         new_note = (
             read_text(new, MAX_TEXT_FILE, what="checkpoint") if new else ledger.checkpoints.latest()
         )
@@ -172,7 +181,7 @@ def check(home: Home, jobs: int | None, as_json: bool) -> None:
     """
     if not home.exists():
         raise UsageProblem(f"no ledger in {home.path}: run `dpp init` (or pass --home DIR)")
-    with home.ledger() as ledger:
+    with home.reader() as ledger:
         total = ledger.counts()["passports"]
     update, close = progress(total, "Checking")
     try:

@@ -264,7 +264,7 @@ def qr(home: Home, reference: str, form: str, resolver: str | None, output: str 
     if is_bundle_path(reference):
         bundle = read_bundle(reference)
     else:
-        with home.ledger() as ledger:
+        with home.reader() as ledger:
             bundle = ledger.bundle(resolve(ledger, reference))
     first = bundle.events[0]
     if form == "offline":

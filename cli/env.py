@@ -201,13 +201,23 @@ class Home:
     @contextmanager
     def ledger(self, *, write: bool = False) -> Iterator[Ledger]:
         """The home's ledger; for writes, with the log key loaded so checkpoints follow."""
-        if not self.exists():
-            raise UsageProblem(f"no ledger in {self.path}: run `dpp init` (or pass --home DIR)")
+        self._check_exists()
         with Ledger.open(self.ledger_path) as ledger:
             origin = ledger.checkpoints.origin
             if write and origin is not None and self.keystore.exists(LOG_KEY):
                 ledger.checkpoints.set_log(origin, self.signing_key(LOG_KEY))
             yield ledger
+
+    @contextmanager
+    def reader(self) -> Iterator[Ledger]:
+        """The home's ledger for reading only: it opens on a read-only mount, and never writes."""
+        self._check_exists()
+        with Ledger.open(self.ledger_path, read_only=True) as ledger:
+            yield ledger
+
+    def _check_exists(self) -> None:
+        if not self.exists():
+            raise UsageProblem(f"no ledger in {self.path}: run `dpp init` (or pass --home DIR)")
 
 
 def resolve_home(option: str | None) -> Home:

@@ -150,7 +150,7 @@ def secured_credential(files: tuple[str, ...]) -> tuple[str, bytes, str] | None:
     """
     found = []
     for path in files:
-        data = read_bounded(path, wire.MAX_BUNDLE_SIZE, what="file")
+        data = read_bounded(path, wire.MAX_BUNDLE_SIZE, what="bundle")
         if looks_secured(data):
             found.append((path, data))
     if not found:

@@ -2,27 +2,24 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 
 import passport as pp
-from ledger import Ledger, issue_many, system_clock
+from ledger import issue_many, system_clock
 from ledger.files import MAX_TEXT_FILE, append_to_bundle, read_bounded, read_bundle, write_atomic
+from ledger.rows import read_rows
 from passport import gs1, schema, wire
 
 from .admin import public_key_of
 from .env import (
     Home,
     UsageProblem,
-    decimal,
     emit_json,
     json_option,
     output_path,
@@ -33,27 +30,6 @@ from .env import (
 )
 from .main import dpp
 from .render import print_report
-
-MAX_ROWS_FILE = 256 * 1024 * 1024
-TEXT_COLUMNS = (
-    "gtin",
-    "serial",
-    "brand",
-    "model",
-    "category",
-    "made_in",
-    "site",
-    "made_on",
-    "care",
-)
-CSV_COLUMNS = (
-    *TEXT_COLUMNS,
-    "recycled_content",
-    "materials",
-    "repair_score",
-    "spare_parts_years",
-    "repair_instructions",
-)
 
 
 def read_json_object(path: str, what: str) -> dict[str, Any]:
@@ -72,8 +48,13 @@ def read_json_object(path: str, what: str) -> dict[str, Any]:
 
 
 def is_bundle_path(reference: str) -> bool:
-    """Whether a PASSPORT argument names a bundle file rather than a ledger passport."""
-    return reference.endswith(".dpp") or Path(reference).is_file()
+    """Whether a PASSPORT argument names a bundle file rather than a ledger passport.
+
+    Any existing path that is not a folder counts, so that a FIFO or a device is refused
+    as a file rather than looked up as a passport id.
+    """
+    path = Path(reference)
+    return reference.endswith(".dpp") or (path.exists() and not path.is_dir())
 
 
 # -- issue -----------------------------------------------------------------------------------
@@ -148,7 +129,7 @@ def issue(
 def _issue_many(
     home: Home, signer: pp.SigningKey, rows_file: str, batch: int, as_json: bool
 ) -> None:
-    rows = list(read_rows(rows_file))
+    rows = read_rows(rows_file)  # the whole file, checked before anything is signed
     update, close = progress(len(rows), "Issuing")
     with home.ledger(write=True) as ledger:
         try:
@@ -163,93 +144,19 @@ def _issue_many(
         emit_json(
             {
                 "issued": [{"line": lines[i], "pid": pid.hex()} for i, pid in summary.issued],
+                "already_issued": len(summary.already),
                 "refused": [{"line": n, "reason": r} for n, r in refused],
             }
         )
     else:
         click.echo(
-            f"Issued {len(summary.issued)} passports from {rows_file}; refused {len(refused)}"
+            f"{rows_file}: {len(summary.already)} already issued, {len(summary.issued)} new; "
+            f"refused {len(refused)}"
         )
         for line, reason in refused:
             click.echo(f"  line {line}: {reason}", err=True)
     if refused:
         raise click.exceptions.Exit(1)
-
-
-def read_rows(path: str) -> Iterator[tuple[int, Any]]:
-    """(line number, production data) for each row of a .csv or .jsonl file.
-
-    Raises:
-        DecodeError: unreadable, not UTF-8, unknown columns, or a malformed JSON line.
-    """
-    raw = read_bounded(path, MAX_ROWS_FILE, what="rows file")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise pp.DecodeError(f"{path}: not UTF-8 text") from None
-    if path.endswith(".jsonl"):
-        for number, line in enumerate(text.splitlines(), start=1):
-            if line.strip():
-                try:
-                    yield number, json.loads(line)
-                except (ValueError, RecursionError) as exc:
-                    raise pp.DecodeError(f"{path} line {number}: not JSON ({exc})") from None
-        return
-    if not path.endswith(".csv"):
-        raise UsageProblem(f"{path}: --from takes a .csv or a .jsonl file")
-    reader = csv.DictReader(io.StringIO(text))
-    unknown = set(reader.fieldnames or ()) - set(CSV_COLUMNS)
-    if unknown or not reader.fieldnames:
-        raise pp.DecodeError(f"{path}: unknown columns {sorted(unknown)} (see dpp issue --help)")
-    try:
-        for row in reader:
-            yield reader.line_num, csv_row(row)
-    except csv.Error as exc:
-        raise pp.DecodeError(f"{path} line {reader.line_num}: not CSV ({exc})") from None
-
-
-def csv_row(row: dict[str, str | None]) -> dict[str, Any]:
-    """Production data from one CSV row (empty cells are left out)."""
-    cells = {k: v.strip() for k, v in row.items() if k and v is not None and v.strip()}
-    data: dict[str, Any] = {k: cells[k] for k in TEXT_COLUMNS if k in cells}
-    if "gtin" in data and decimal(data["gtin"]) is not None and len(data["gtin"]) in (8, 12, 13):
-        data["gtin"] = data["gtin"].zfill(14)
-    for name in ("recycled_content",):
-        if name in cells:
-            data[name] = _number(cells[name])
-    if "materials" in cells:
-        data["materials"] = [_material(part) for part in cells["materials"].split(";") if part]
-    repair = {
-        k: v
-        for k, v in (
-            ("score", cells.get("repair_score")),
-            ("spare_parts_years", cells.get("spare_parts_years")),
-        )
-        if v
-    }
-    repairability: dict[str, Any] = {k: _number(v) for k, v in repair.items()}
-    if "repair_instructions" in cells:
-        repairability["instructions"] = cells["repair_instructions"]
-    if repairability:
-        data["repairability"] = repairability
-    return data
-
-
-def _number(text: str) -> int | str:
-    # No more digits than fit a field; else the text goes on as it is and the schema names
-    # what is wrong.
-    number = decimal(text) if len(text) <= 18 else None
-    return text if number is None else number
-
-
-def _material(text: str) -> dict[str, Any]:
-    parts = [p.strip() for p in text.split(":")]
-    material: dict[str, Any] = {"material": parts[0]}
-    if len(parts) > 1:
-        material["share"] = _number(parts[1])
-    if len(parts) > 2:
-        material["origin"] = parts[2]
-    return material
 
 
 # -- record ----------------------------------------------------------------------------------
@@ -430,20 +337,18 @@ def trust_for(
 ) -> tuple[pp.TrustStore, tuple[pp.RevocationList, ...]]:
     """The trust store to verify against: --trust FILE, else this home's (with its revocations).
 
+    With --trust the ledger is never opened: an offline check needs nothing but the file.
+
     Raises:
         UsageProblem: neither is available.
     """
     from ledger.files import read_trust
 
     if trust_file:
-        known: tuple[pp.RevocationList, ...] = ()
-        if home.exists():
-            with Ledger.open(home.ledger_path) as ledger:
-                known = ledger.revocations()
-        return read_trust(trust_file), known
+        return read_trust(trust_file), ()
     if not home.exists():
         raise UsageProblem("no trust store: pass --trust FILE (or use a home with `--home`)")
-    with Ledger.open(home.ledger_path) as ledger:
+    with home.reader() as ledger:
         return ledger.trust(), ledger.revocations()
 
 
@@ -467,6 +372,9 @@ def show(
 ) -> None:
     """Show a passport's history as a person reads it, with its owner and flags.
 
+    Exit code 0 if valid (warnings are printed), 1 if invalid (NOT GENUINE), 2 if
+    unreadable: the same as dpp verify.
+
     \b
     Examples:
       dpp show 3f1c9a2b
@@ -485,12 +393,14 @@ def show(
             read_bundle(reference), trust, now=system_clock(), known_revocations=known
         )
     else:
-        with home.ledger() as ledger:
+        with home.reader() as ledger:
             report = ledger.verify(resolve(ledger, reference))
     if as_json:
         emit_json(report.to_dict())
     else:
         print_report(report, f"Passport {short(report.pid)}", checks=not report)
+    if not report:
+        raise click.exceptions.Exit(1)
 
 
 @dpp.command()
@@ -544,7 +454,7 @@ def export(
     if output is None:
         raise UsageProblem("a bundle is binary: give -o FILE")
     target = output_path(home, output)
-    with home.ledger() as ledger:
+    with home.reader() as ledger:
         pid = resolve(ledger, reference)
         data = ledger.export(pid)
     write_atomic(target, data)

@@ -15,6 +15,7 @@ import click
 
 import passport as pp
 from ledger import NotALedgerError, NotFoundError
+from ledger.disk import os_failure
 
 from .env import UsageProblem, resolve_home
 
@@ -53,6 +54,10 @@ class DppGroup(click.Group):
         except BrokenPipeError:
             _reader_left()
         except OSError as error:
+            found = os_failure(error, error.filename or "a file")
+            if found is not None:  # the disk is full or read-only: a failed write, not bad input
+                _report(ctx, str(found), error)
+                ctx.exit(1)
             where = f"{error.filename}: " if error.filename else ""
             _report(ctx, f"{where}{error.strerror or error}", error)
             ctx.exit(2)

@@ -3,21 +3,25 @@
 Each item is signed, checked against its schema and against the signer's authority (a trusted
 brand root, or a factory certificate valid at that time, covering the GTIN's brand prefix),
 then stored with its batch in one transaction. A refused item is named with its reason while
-the rest are issued. Killed at any moment, the ledger holds whole batches only.
+the rest are issued. Killed at any moment, the ledger holds whole batches only; stopped by a
+full disk or a busy ledger, it says how many passports were committed. Run again over the
+same items, it resumes: what is already issued is counted apart, not refused.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Final
 
 import passport as pp
+from passport.errors import StorageError
 from passport.keyring import Keyring
 from passport.rules import Walker
 
 from . import db as _db
+from .errors import IssueStoppedError
 from .store import Ledger, insert_events
 
 DEFAULT_BATCH: Final = 1000
@@ -26,10 +30,15 @@ Progress = Callable[[int], None]
 
 @dataclass(frozen=True)
 class IssueSummary:
-    """What a bulk issuance did: (item index, passport id) issued, (item index, reason) refused."""
+    """What a bulk issuance did, by item index.
+
+    ``issued``: (index, passport id) of new passports; ``refused``: (index, reason);
+    ``already``: (index, passport id) of items that an earlier run had issued already.
+    """
 
     issued: tuple[tuple[int, bytes], ...]
     refused: tuple[tuple[int, str], ...]
+    already: tuple[tuple[int, bytes], ...] = ()
 
 
 def issue_many(
@@ -46,24 +55,43 @@ def issue_many(
     ``progress`` is called with the number of items handled after each batch.
 
     Raises:
-        BusyError: another writer held the ledger too long (the batches before stay stored).
+        IssueStoppedError: the ledger could not store a batch (a full disk, a read-only
+            filesystem, another writer holding it too long); the batches before it stay
+            stored, and the message says how many passports they hold.
     """
     if batch_size < 1:
         raise pp.SchemaError("batch size must be at least 1")
     keyring = _keyring(ledger, signer)
-    issued: list[tuple[int, bytes]] = []
-    refused: list[tuple[int, str]] = []
+    tally = _Tally()
     numbered = enumerate(items)
     done = 0
-    while batch := list(islice(numbered, batch_size)):
-        at = ledger.clock() if time is None else time
-        events = _prepare(signer, batch, at, keyring, refused)
-        _store(ledger, events, issued, refused)
-        done += len(batch)
-        if progress is not None:
-            progress(done)
-    refused.sort()
-    return IssueSummary(tuple(issued), tuple(refused))
+    try:
+        while batch := list(islice(numbered, batch_size)):
+            at = ledger.clock() if time is None else time
+            _store(ledger, _prepare(signer, batch, at, keyring, tally.refused), tally)
+            done += len(batch)
+            if progress is not None:
+                progress(done)
+    except StorageError as exc:
+        raise IssueStoppedError(
+            f"{exc}; {len(tally.issued)} new passports were committed before issuance "
+            "stopped: run the same command again to resume (what is issued already is skipped)",
+            committed=len(tally.issued),
+        ) from exc
+    return tally.summary()
+
+
+@dataclass
+class _Tally:
+    """What a run did so far; ``mine`` maps each passport it issued or found to its item."""
+
+    issued: list[tuple[int, bytes]] = field(default_factory=list)
+    already: list[tuple[int, bytes]] = field(default_factory=list)
+    refused: list[tuple[int, str]] = field(default_factory=list)
+    mine: dict[bytes, int] = field(default_factory=dict)
+
+    def summary(self) -> IssueSummary:
+        return IssueSummary(tuple(self.issued), tuple(sorted(self.refused)), tuple(self.already))
 
 
 def _keyring(ledger: Ledger, signer: pp.SigningKey) -> Keyring:
@@ -101,19 +129,23 @@ def _prepare(
 
 
 def _store(
-    ledger: Ledger,
-    ready: dict[tuple[str, str, str], tuple[int, pp.Event]],
-    issued: list[tuple[int, bytes]],
-    refused: list[tuple[int, str]],
+    ledger: Ledger, ready: dict[tuple[str, str, str], tuple[int, pp.Event]], tally: _Tally
 ) -> None:
+    """Store one batch in one transaction; an item stored already is counted, not stored."""
     with _db.write(ledger.db):
         for identifier in list(ready):
             pid = ledger.issued(identifier)
             if pid is not None:
                 index, _ = ready.pop(identifier)
-                refused.append((index, f"already issued as passport {pid.hex()}"))
+                if pid in tally.mine:  # an earlier row of this run issued or found it
+                    tally.refused.append((index, f"same GTIN and serial as item {tally.mine[pid]}"))
+                else:
+                    tally.already.append((index, pid))
+                    tally.mine[pid] = index
         events = [event for _, event in ready.values()]
         insert_events(ledger.db, events, {e.pid: key for key, (_, e) in ready.items()})
         if events and ledger.checkpoints.key is not None:
             ledger.checkpoints.sign_in_transaction()
-    issued.extend((index, event.pid) for index, event in ready.values())
+    for index, event in ready.values():
+        tally.issued.append((index, event.pid))
+        tally.mine[event.pid] = index

@@ -77,7 +77,7 @@ def check_ledger(
     """
     path = Path(path)
     jobs = max(1, jobs or os.cpu_count() or 1)
-    with Ledger.open(path) as ledger:
+    with Ledger.open(path, read_only=True) as ledger:
         now = ledger.clock() if now is None else now
         try:
             problems = _ledger_wide(ledger)
@@ -283,7 +283,7 @@ def _log_problems(ledger: Ledger) -> list[Problem]:
 
 def check_log_span(path: Path, start: int, end: int) -> list[Problem]:
     """Rehash the events of log indexes ``[start, end)`` against the log's stored blocks."""
-    with Ledger.open(path) as ledger:
+    with Ledger.open(path, read_only=True) as ledger:
         try:
             return [Problem(None, m) for m in ledger.log.audit_blocks(start, end)]
         except (pp.DppError, sqlite3.Error) as exc:
@@ -294,7 +294,7 @@ def check_pid_range(path: Path, low: bytes, high: bytes | None, now: int) -> Fou
     """Verify every passport whose id is in ``[low, high)``, streaming its chains in order."""
     problems: list[Problem] = []
     events = passports = 0
-    with Ledger.open(path) as ledger:
+    with Ledger.open(path, read_only=True) as ledger:
         checker = _ChainChecker(ledger, now)
         try:
             for pid, rows in _chains(ledger, low, high):

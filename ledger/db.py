@@ -17,7 +17,8 @@ import sqlite_utils
 
 from passport.errors import StorageError
 
-from .errors import BusyError, NotALedgerError
+from . import disk
+from .errors import BusyError, NotALedgerError, ReadOnlyError
 
 SCHEMA_VERSION: Final = 2
 BUSY_TIMEOUT_S: Final = 5.0
@@ -83,38 +84,54 @@ _SCHEMA: Final = (
 
 
 def connect(
-    path: Path, *, timeout: float = BUSY_TIMEOUT_S, create: bool = False
+    path: Path,
+    *,
+    timeout: float = BUSY_TIMEOUT_S,
+    create: bool = False,
+    read_only: bool = False,
 ) -> sqlite_utils.Database:
     """Open (and with ``create``, initialise) the ledger file at ``path``.
 
+    With ``read_only``, SQLite itself refuses every write, and the file opens on a read-only
+    mount too.
+
     Raises:
         StorageError: the file does not exist (without ``create``), is not a ledger, or
-            cannot be opened.
+            cannot be opened (a full disk and a read-only filesystem are said in words).
     """
     if not create and not path.is_file():
         raise NotALedgerError(f"no ledger at {path} (create one with `dpp init`)")
     if create:
         path.parent.mkdir(parents=True, exist_ok=True)
-    conn = open_connection(path, timeout)
+    if not read_only and path.exists():
+        disk.repair_side_files(path)
+    conn = open_reader(path, timeout) if read_only else open_connection(path, timeout)
     try:
-        conn.execute("PRAGMA foreign_keys = ON")
-        db = sqlite_utils.Database(conn)
-        fresh = create and "meta" not in db.table_names()
-        if not fresh:
-            _check_version(db, path)  # before anything is written to a file this dpp refuses
-        elif not db.table_names():
-            conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # only an empty file takes it
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = FULL")
-        if fresh:
-            with write(db):
-                create_schema(db)
+        _prepare(conn, path, create=create, read_only=read_only)
     except BaseException as exc:
         conn.close()
         if isinstance(exc, sqlite3.DatabaseError):
-            raise NotALedgerError(f"{path}: not a usable ledger file ({exc})") from exc
+            raise _unusable(exc, path) from exc
         raise
-    return db
+    return sqlite_utils.Database(conn)
+
+
+def _prepare(conn: sqlite3.Connection, path: Path, *, create: bool, read_only: bool) -> None:
+    """Check the version, set the journal, and create the schema of a new file."""
+    conn.execute("PRAGMA foreign_keys = ON")
+    db = sqlite_utils.Database(conn)
+    fresh = create and "meta" not in db.table_names()
+    if not fresh:
+        _check_version(db, path)  # before anything is written to a file this dpp refuses
+    elif not db.table_names():
+        conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # only an empty file takes it
+    if read_only:
+        return
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    if fresh:
+        with write(db):
+            create_schema(db)
 
 
 def open_connection(path: Path, timeout: float = BUSY_TIMEOUT_S) -> sqlite3.Connection:
@@ -130,8 +147,50 @@ def open_connection(path: Path, timeout: float = BUSY_TIMEOUT_S) -> sqlite3.Conn
         )
         conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
     except sqlite3.DatabaseError as exc:
-        raise NotALedgerError(f"{path}: not a usable ledger file ({exc})") from exc
+        raise _unusable(exc, path) from exc
     return conn
+
+
+def open_reader(path: Path, timeout: float = BUSY_TIMEOUT_S) -> sqlite3.Connection:
+    """A connection that can only read ``path``, also on a read-only mount.
+
+    On a read-only filesystem SQLite cannot create the shared-memory file a WAL ledger
+    needs; when the write-ahead log is empty (every write was checkpointed into the file)
+    the file is opened as immutable, which it is for as long as the mount is read-only.
+
+    Raises:
+        StorageError: SQLite cannot open the file for reading.
+    """
+    uri = path.resolve().as_uri()
+    conn: sqlite3.Connection | None = None
+    try:
+        conn = _uri_connection(f"{uri}?mode=ro", timeout)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # opens the WAL now
+    except sqlite3.DatabaseError as exc:
+        if conn is not None:
+            conn.close()
+        if not (disk.read_only_filesystem(path) and disk.wal_is_empty(path)):
+            raise _unusable(exc, path) from exc
+        try:
+            conn = _uri_connection(f"{uri}?mode=ro&immutable=1", timeout)
+        except sqlite3.DatabaseError as again:
+            raise _unusable(again, path) from again
+    return conn
+
+
+def _uri_connection(uri: str, timeout: float) -> sqlite3.Connection:
+    conn = sqlite3.connect(
+        uri, uri=True, timeout=timeout, isolation_level=None, check_same_thread=False
+    )
+    conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+    return conn
+
+
+def _unusable(exc: sqlite3.DatabaseError, path: Path) -> StorageError:
+    """A failure to open: the disk's condition if that explains it, else not a ledger."""
+    return disk.sqlite_failure(exc, path) or NotALedgerError(
+        f"{path}: not a usable ledger file ({exc})"
+    )
 
 
 def create_schema(db: sqlite_utils.Database) -> None:
@@ -171,7 +230,7 @@ def write(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as exc:
-        raise _convert(exc) from exc
+        raise _convert(exc, conn) from exc
     try:
         yield db
         conn.execute("COMMIT")
@@ -179,7 +238,7 @@ def write(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         if isinstance(exc, sqlite3.Error):
-            raise _convert(exc) from exc
+            raise _convert(exc, conn) from exc
         raise
 
 
@@ -191,14 +250,29 @@ def read(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
         conn.execute("BEGIN")
         yield db
     except sqlite3.Error as exc:
-        raise _convert(exc) from exc
+        raise _convert(exc, conn) from exc
     finally:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
 
 
-def _convert(exc: sqlite3.Error) -> StorageError:
+def _convert(exc: sqlite3.Error, conn: sqlite3.Connection) -> StorageError:
     message = str(exc)
     if "locked" in message or "busy" in message:
         return BusyError("the ledger is busy with another writer; retry in a moment")
+    path = _file_of(conn)
+    found = None if path is None else disk.sqlite_failure(exc, path)
+    if found is not None:
+        return found
+    if getattr(exc, "sqlite_errorname", "").startswith("SQLITE_READONLY"):
+        return ReadOnlyError(f"the ledger cannot be written here ({message}): reading only")
     return StorageError(f"the ledger refused the write: {message}")
+
+
+def _file_of(conn: sqlite3.Connection) -> Path | None:
+    """The file a connection has open (None for a memory database, or if SQLite cannot say)."""
+    try:
+        row = conn.execute("PRAGMA database_list").fetchone()
+    except sqlite3.Error:
+        return None
+    return Path(row[2]) if row is not None and row[2] else None

@@ -37,6 +37,25 @@ class KeyNotFoundError(KeyStoreError, NotFoundError):
     """No key of that name in the key store."""
 
 
+class DiskFullError(StorageError):
+    """The disk (or the user's quota) is full: the write was not made."""
+
+
+class ReadOnlyError(StorageError):
+    """The ledger (or a file to write) is on a read-only filesystem or is not writable."""
+
+
+class IssueStoppedError(StorageError):
+    """Bulk issuance stopped part-way: whole batches before the failure stay stored.
+
+    ``committed`` is how many new passports those batches hold.
+    """
+
+    def __init__(self, message: str, *, committed: int) -> None:
+        super().__init__(message)
+        self.committed = committed
+
+
 class NotALedgerError(StorageError):
     """The path holds no ledger, or a file that is not one."""
 

@@ -7,32 +7,66 @@ resale to the file itself; the new file verifies before it replaces the old one.
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import BinaryIO, Final
 
 import passport as pp
 from passport import wire
 
+from . import disk
 from .errors import NotFoundError
 
 MAX_TEXT_FILE = 4 * 1024 * 1024
 
 
-def read_bounded(path: Path | str, limit: int, *, what: str = "file") -> bytes:
-    """Read at most ``limit`` bytes of ``path``; a larger file is refused, not truncated.
+def open_regular(path: Path | str, *, what: str = "file") -> BinaryIO:
+    """Open ``path`` for reading if it is a regular file; anything else is refused at once.
+
+    The file is opened without blocking, so a FIFO with no writer or a device is named and
+    refused instead of hanging the command; the check is made on the opened file itself.
 
     Raises:
-        NotFoundError: no such file. DecodeError: larger than ``limit``.
+        NotFoundError: no such file, a directory, a FIFO, a device or a socket.
     """
     path = Path(path)
     try:
-        with path.open("rb") as handle:
-            data = handle.read(limit + 1)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except FileNotFoundError:
         raise NotFoundError(f"{what} {path}: no such file") from None
     except IsADirectoryError:
         raise NotFoundError(f"{what} {path}: is a directory") from None
+    kind = stat.S_IFMT(os.fstat(fd).st_mode)
+    if kind != stat.S_IFREG:
+        os.close(fd)
+        name = _KINDS.get(kind, "not a regular file")
+        raise NotFoundError(f"{what} {path}: {name}, not a regular file")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+_KINDS: Final = {
+    stat.S_IFDIR: "a directory",
+    stat.S_IFIFO: "a pipe (FIFO)",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+def read_bounded(path: Path | str, limit: int, *, what: str = "file") -> bytes:
+    """Read at most ``limit`` bytes of ``path``; a larger file is refused, not truncated.
+
+    Only regular files are read (see :func:`open_regular`).
+
+    Raises:
+        NotFoundError: no such file, or not a regular file. DecodeError: larger than ``limit``.
+    """
+    path = Path(path)
+    with open_regular(path, what=what) as handle:
+        data = handle.read(limit + 1)
     if len(data) > limit:
         raise pp.DecodeError(f"{what} {path}: larger than {limit} bytes")
     return data
@@ -77,8 +111,23 @@ def read_trust(path: Path | str) -> pp.TrustStore:
 
 
 def write_atomic(path: Path | str, data: bytes, *, mode: int = 0o644) -> None:
-    """Write ``data`` to ``path`` via a temporary file and a rename: never half a file."""
+    """Write ``data`` to ``path`` via a temporary file and a rename: never half a file.
+
+    Raises:
+        DiskFullError, ReadOnlyError: the disk is full or read-only (nothing was written).
+        OSError: any other failure to write.
+    """
     path = Path(path)
+    try:
+        _write_atomic(path, data, mode)
+    except OSError as exc:
+        found = disk.os_failure(exc, path)
+        if found is None:
+            raise
+        raise found from exc
+
+
+def _write_atomic(path: Path, data: bytes, mode: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
@@ -91,6 +140,20 @@ def write_atomic(path: Path | str, data: bytes, *, mode: int = 0o644) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def sync_directory(directory: Path) -> None:
+    """Make the names just made in ``directory`` durable (where the platform allows it)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some filesystems refuse fsync on a folder; the rename itself is atomic
+    finally:
+        os.close(fd)
 
 
 def append_to_bundle(

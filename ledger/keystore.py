@@ -9,11 +9,13 @@ passphrase (the CLI asks on a terminal or reads ``DPP_PASSPHRASE``).
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
 import secrets
 import stat
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -27,7 +29,9 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from passport import PublicKey, SigningKey
 from passport.errors import DppError
 
-from .errors import KeyNotFoundError, KeyStoreError
+from . import disk
+from .errors import KeyNotFoundError, KeyStoreError, NotFoundError
+from .files import open_regular, sync_directory
 
 Passphrase = Callable[[], str]
 SCRYPT_LOG_N: Final = 17  # 128 MiB, about 0.4 s: the OWASP-recommended floor for scrypt
@@ -156,13 +160,29 @@ class KeyStore:
             raise KeyStoreError(f"key file for '{name}' is damaged: {exc}") from None
 
     def list(self) -> list[KeyInfo]:
-        """Every stored key, by name."""
+        """Every stored key, by name.
+
+        Raises:
+            KeyStoreError: a key file is damaged (see :meth:`scan` to list the rest anyway).
+        """
+        infos, damaged = self.scan()
+        if damaged:
+            raise KeyStoreError(damaged[0][1])
+        return [*infos]
+
+    def scan(self) -> tuple[tuple[KeyInfo, ...], tuple[tuple[str, str], ...]]:
+        """Every readable key, and (name, what is wrong) for each damaged or unsafe file."""
         if not self.directory.is_dir():
-            return []
-        return [
-            self.info(p.name.removesuffix(SUFFIX))
-            for p in sorted(self.directory.glob(f"*{SUFFIX}"))
-        ]
+            return (), ()
+        infos: dict[str, KeyInfo] = {}
+        damaged: dict[str, str] = {}
+        for path in sorted(self.directory.glob(f"*{SUFFIX}")):
+            name = path.name.removesuffix(SUFFIX)
+            try:
+                infos[name] = self.info(name)
+            except KeyStoreError as exc:
+                damaged[name] = str(exc)
+        return tuple(infos.values()), tuple(damaged.items())
 
     def exists(self, name: str) -> bool:
         """Whether a key called ``name`` is stored."""
@@ -176,15 +196,31 @@ class KeyStore:
         return self.directory / f"{name}{SUFFIX}"
 
     def _write_new(self, path: Path, content: bytes) -> None:
-        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        """Write a new key file whole or not at all: a temporary file, fsync, then a link.
+
+        The link never replaces a file that is there; a full disk or a kill leaves no key
+        file, only (at worst) a hidden temporary one.
+        """
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            raise KeyStoreError(f"a key called '{path.stem}' already exists") from None
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if path.exists():
+                raise KeyStoreError(f"a key called '{path.stem}' already exists")
+            fd, temporary = tempfile.mkstemp(
+                prefix=f".{path.name}.", suffix=".tmp", dir=self.directory
+            )
+        except OSError as exc:
+            raise disk.os_failure(exc, path) or exc from exc
+        try:
+            with os.fdopen(fd, "wb") as handle:  # mkstemp made it 0600
+                handle.write(content)
+                handle.flush()
+                os.fsync(handle.fileno())
+            _link_new(Path(temporary), path)
+            sync_directory(self.directory)
+        except OSError as exc:
+            raise disk.os_failure(exc, path) or exc from exc
+        finally:
+            Path(temporary).unlink(missing_ok=True)
 
     def _read(self, name: str) -> dict[str, Any]:
         path = self._path(name)
@@ -196,9 +232,14 @@ class KeyStore:
             raise KeyStoreError(
                 f"refusing {path}: group or others can access it (run: chmod 600 {path})"
             )
-        with path.open("rb") as handle:
-            content = handle.read(MAX_KEY_FILE + 1)
         try:
+            with open_regular(path, what="key file") as handle:
+                content = handle.read(MAX_KEY_FILE + 1)
+        except NotFoundError as exc:
+            raise KeyStoreError(str(exc)) from None
+        try:
+            if not content:
+                raise ValueError("the file is empty (an interrupted write?)")
             if len(content) > MAX_KEY_FILE:
                 raise ValueError("file too large")
             document = json.loads(content)
@@ -207,6 +248,20 @@ class KeyStore:
         except ValueError as exc:
             raise KeyStoreError(f"key file for '{name}' is damaged: {exc}") from None
         return document
+
+
+def _link_new(source: Path, target: Path) -> None:
+    """Give ``source`` the name ``target`` unless ``target`` exists (atomic where links work)."""
+    try:
+        os.link(source, target)
+    except FileExistsError:
+        raise KeyStoreError(f"a key called '{target.stem}' already exists") from None
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+            raise
+        if target.exists():  # no hard links on this filesystem: check, then rename
+            raise KeyStoreError(f"a key called '{target.stem}' already exists") from None
+        os.rename(source, target)
 
 
 def _passphrase(passphrase: Passphrase) -> bytes:

@@ -6,6 +6,7 @@ Reading uses zxing-cpp; what the code says is then parsed, untrusted, by ``passp
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 
 import qrcode
@@ -18,7 +19,8 @@ import passport as pp
 from .files import read_bounded, write_atomic
 
 MAX_IMAGE = 32 * 1024 * 1024
-MAX_PIXELS = 40_000_000
+MAX_PIXELS = 40_000_000  # checked from the header; Pillow alone refuses only at twice its limit
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 
 def _code(payload: str) -> qrcode.QRCode:
@@ -50,16 +52,26 @@ def terminal_text(payload: str) -> str:
 def read_image(path: Path | str) -> str:
     """The text of the one QR code in the image at ``path``.
 
+    The image's size is read from its header and checked before any pixel is decoded: Pillow
+    alone only warns up to twice its limit, and a small PNG can hold 79 million pixels.
+
     Raises:
         NotFoundError: no such file. DecodeError: not an image, too large, or no QR code in it.
     """
     data = read_bounded(path, MAX_IMAGE, what="image")
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # checked below
+            image = Image.open(io.BytesIO(data))
+        with image:
+            _check_pixels(image.width, image.height, path)
             image.load()
             results = zxingcpp.read_barcodes(image.convert("L"))
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError:
+        raise pp.DecodeError(
+            f"image {path}: more than {MAX_PIXELS:,} pixels: not decoded"
+        ) from None
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise pp.DecodeError(f"image {path}: not a readable picture ({exc})") from None
     texts = [r.text for r in results if r.valid and r.format == zxingcpp.BarcodeFormat.QRCode]
     if not texts:
@@ -67,3 +79,11 @@ def read_image(path: Path | str) -> str:
     if len(set(texts)) > 1:
         raise pp.DecodeError(f"image {path}: more than one QR code; crop to one")
     return texts[0]
+
+
+def _check_pixels(width: int, height: int, path: Path | str) -> None:
+    if width * height > MAX_PIXELS:
+        raise pp.DecodeError(
+            f"image {path}: {width * height:,} pixels ({width} x {height}), more than "
+            f"{MAX_PIXELS:,}: not decoded (scale the photo down)"
+        )

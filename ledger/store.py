@@ -80,15 +80,20 @@ class Ledger:
 
     @classmethod
     def open(
-        cls, path: Path | str, *, clock: Clock = system_clock, timeout: float = _db.BUSY_TIMEOUT_S
+        cls,
+        path: Path | str,
+        *,
+        clock: Clock = system_clock,
+        timeout: float = _db.BUSY_TIMEOUT_S,
+        read_only: bool = False,
     ) -> Ledger:
-        """Open an existing ledger file.
+        """Open an existing ledger file (with ``read_only``, for reading only: see db.connect).
 
         Raises:
             StorageError: there is no ledger at ``path``.
         """
         path = Path(path)
-        return cls(_db.connect(path, timeout=timeout), path, clock)
+        return cls(_db.connect(path, timeout=timeout, read_only=read_only), path, clock)
 
     def trust(self) -> TrustStore:
         """The ledger's trust store: brand roots and log verifier keys."""

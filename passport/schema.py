@@ -92,8 +92,53 @@ def validate(name: str, instance: object, *, what: str) -> None:
         return
     error = best_match(validator.iter_errors(instance))
     if error is not None:
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
-        raise SchemaError(f"{what}: {where.lstrip('.') or 'data'}: {error.message}")
+        where = "".join(
+            f"[{p}]" if isinstance(p, int) else f".{_cut(str(p))}" for p in error.absolute_path
+        )
+        raise SchemaError(f"{what}: {where.lstrip('.') or 'data'}: {readable(error)}")
+
+
+MAX_SHOWN: Final = 40  # characters of a value shown in a message
+MAX_MESSAGE: Final = 240
+_MORE: Final = f"{{{MAX_SHOWN + 1},}}"  # a repetition of more than MAX_SHOWN
+_LONG_TEXT: Final = re.compile(
+    rf"'(?:[^'\\]|\\.){_MORE}'" + rf'|"(?:[^"\\]|\\.){_MORE}"' + rf"|\d{_MORE}"
+)
+
+
+def readable(error: ValidationError) -> str:
+    """The error's message with every long value cut to a readable length, named by its size.
+
+    jsonschema quotes the whole offending value; a 100,000-character string must not come
+    back in full on one line of a terminal.
+    """
+    message = error.message
+    shown = repr(error.instance)
+    if len(shown) > MAX_SHOWN:
+        message = message.replace(shown, _summary(error.instance))
+    message = _LONG_TEXT.sub(lambda found: _cut(found.group()), message)
+    if len(message) > MAX_MESSAGE:
+        message = f"{message[: MAX_MESSAGE - 60]} … {message[-50:]}"
+    return message
+
+
+def _summary(value: object) -> str:
+    if isinstance(value, str):
+        return _cut(repr(value))
+    if isinstance(value, list | dict):
+        kind = "list" if isinstance(value, list) else "map"
+        return f"a {kind} of {len(value):,} {'entry' if len(value) == 1 else 'entries'}"
+    return _cut(repr(value))
+
+
+def _cut(text: str) -> str:
+    """A quoted string or a number, shortened to ``MAX_SHOWN`` characters and its size said."""
+    if len(text) <= MAX_SHOWN:
+        return text
+    if text[0] in "'\"" and text[-1] == text[0]:
+        return f"{text[:MAX_SHOWN]}…{text[0]} ({len(text) - 2:,} characters)"
+    unit = "digits" if text.isdigit() else "characters"
+    return f"{text[:MAX_SHOWN]}… ({len(text):,} {unit})"
 
 
 def validate_event_data(event_type: str, data: Mapping[str, Any], *, what: str) -> None:

@@ -83,6 +83,30 @@ def test_the_resolver_page_benchmark_runs(tmp_path: Path) -> None:
     assert "passport page on 400 passports: median" in result.stdout
 
 
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads RSS from /proc")
+def test_the_serve_soak_benchmark_reports_and_keeps_its_rss_bound() -> None:
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(root / "benchmarks" / "serve_soak.py"),
+            *("--seconds", "4", "--passports", "300", "--slow", "10", "--uploads", "2", "--json"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=root,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    report = json.loads(result.stdout)
+    for field in ("throughput_rps", "p50_ms", "p99_ms", "server_peak_rss_mib", "rss_bound_mib"):
+        assert field in report
+    assert report["rss_within_bound"]
+    assert report["answers"]["real: 200"] > 0
+    assert report["server_tracebacks"] == 0
+
+
 @pytest.mark.skipif(shutil.which("valgrind") is None, reason="needs valgrind")
 def test_the_instruction_count_benchmark_counts(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parents[1]

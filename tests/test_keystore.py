@@ -131,3 +131,27 @@ def test_a_key_file_with_a_damaged_kdf_is_named_damaged(store: KeyStore, kdf: ob
     info.path.write_text(json.dumps(document))
     with pytest.raises(KeyStoreError, match="damaged: no field 'kdf'"):
         store.load("k", secret())
+
+
+def test_an_empty_key_file_is_named_and_the_others_still_listed(store: KeyStore) -> None:
+    store.create("brand", KeyRole.BRAND, secret())
+    store.create("shop", KeyRole.RETAILER, secret())
+    empty = store.directory / "factory.key"
+    empty.touch(mode=0o600)  # what a full disk left behind before key files were atomic
+    infos, damaged = store.scan()
+    assert [i.name for i in infos] == ["brand", "shop"]
+    assert damaged == (
+        ("factory", "key file for 'factory' is damaged: the file is empty (an interrupted write?)"),
+    )
+    with pytest.raises(KeyStoreError, match="'factory' is damaged"):
+        store.list()
+    with pytest.raises(KeyStoreError, match="already exists"):
+        store.create("factory", KeyRole.FACTORY, secret())  # never replaced: it is the user's
+
+
+def test_a_new_key_file_appears_whole_and_leaves_nothing_else(store: KeyStore) -> None:
+    store.create("brand", KeyRole.BRAND, secret())
+    with pytest.raises(KeyStoreError, match="already exists"):
+        store.create("brand", KeyRole.BRAND, secret())
+    assert sorted(p.name for p in store.directory.iterdir()) == ["brand.key"]
+    assert stat.S_IMODE((store.directory / "brand.key").stat().st_mode) == 0o600

@@ -76,7 +76,7 @@ def test_every_walk_through_command_runs(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
-    assert "Issued 3 passports from examples/run.csv; refused 0" in out
+    assert "examples/run.csv: 0 already issued, 3 new; refused 0" in out
     assert "Scanned code: MATCHES" in out
     assert "The seller holds the current owner key" in out
     assert "nothing was dropped or changed" in out

@@ -1,0 +1,136 @@
+"""Bulk CSV files: anything malformed refuses the whole file, named by line and column, before
+anything is signed; a resumed run counts what is issued already instead of refusing it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import passport as pp
+from ledger import Ledger
+from ledger._csv import records
+from ledger.rows import MAX_CELL, read_rows
+from tests.homes import cli, make_home
+from tests.ledger_helpers import snapshot
+from tests.world import PRODUCT, World, gtin
+
+HEADER = "gtin,serial,model\n"
+GOOD = f"{PRODUCT['gtin']},OK-1,Sac\n{PRODUCT['gtin']},OK-2,Sac\n"
+
+BAD = {
+    "duplicated column": (
+        "gtin,serial,serial\n1,A,B\n",
+        "line 1, column 13: column 'serial' appears twice (first at column 6)",
+    ),
+    "extra cell": (
+        HEADER + GOOD + f"{PRODUCT['gtin']},OK-3,Sac,extra\n",
+        "line 4, column 25: 4 cells, where the header has 3",
+    ),
+    "missing cell": (
+        HEADER + GOOD + f"{PRODUCT['gtin']},OK-3\n",
+        "line 4, column 20: 2 cells, where the header has 3",
+    ),
+    "quote never closed": (
+        HEADER + GOOD + f'{PRODUCT["gtin"]},OK-3,"Sac\n{PRODUCT["gtin"]},OK-4,Sac\n',
+        "line 4, column 21: a quote opened here is never closed",
+    ),
+    "stray quote": (
+        HEADER + f'{PRODUCT["gtin"]},OK"3,Sac\n',
+        "line 2, column 18: a quote inside a cell that does not start with one",
+    ),
+    "text after a closing quote": (
+        HEADER + f'{PRODUCT["gtin"]},"OK"3,Sac\n',
+        "line 2, column 20: text after a closing quote",
+    ),
+    "oversized header cell": (
+        "x" * 200_000 + ",serial\n1,2\n",
+        f"line 1, column 1: a cell of 200,000 characters (at most {MAX_CELL:,})",
+    ),
+    "oversized cell after a multi-line one": (
+        HEADER + f'{PRODUCT["gtin"]},"OK\n-1",{"y" * (MAX_CELL + 1)}\n',
+        f"line 3, column 5: a cell of {MAX_CELL + 1:,} characters",
+    ),
+    "unknown column": ("gtin,serial,email\n", "line 1, column 13: unknown column 'email'"),
+}
+
+
+@pytest.mark.parametrize(("text", "message"), list(BAD.values()), ids=list(BAD))
+def test_a_malformed_file_is_refused_by_line_and_column(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = tmp_path / "run.csv"
+    path.write_text(text)
+    with pytest.raises(pp.DecodeError) as refused:
+        read_rows(path)
+    assert str(refused.value) == f"{path} {message}" or str(refused.value).startswith(
+        f"{path} {message}"
+    )
+    assert len(str(refused.value)) < 200
+
+
+def test_cells_quoted_over_several_lines_keep_the_line_count() -> None:
+    text = 'a,b\r\n"x""y","two\nlines"\n3,4\n\n5,"\r\n"\n'
+    found = [(r.line, r.cells) for r in records(text, what="t", limit=100)]
+    assert found == [
+        (1, ("a", "b")),
+        (2, ('x"y', "two\nlines")),
+        (4, ("3", "4")),
+        (6, ("5", "\r\n")),
+    ]
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_home(tmp_path_factory.mktemp("rows") / "home", World())
+
+
+@pytest.mark.parametrize(("text", "message"), list(BAD.values()), ids=list(BAD))
+def test_nothing_is_signed_from_a_malformed_file(
+    home: Path, tmp_path: Path, text: str, message: str
+) -> None:
+    path = tmp_path / "run.csv"
+    path.write_text(text)
+    before = snapshot(home / "ledger.db")
+    result = cli(home, "issue", "--brand", "brand", "--as", "factory", "--from", str(path))
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1
+    assert message in lines[0]
+    assert "Traceback" not in result.output
+    assert result.stdout == ""
+    assert snapshot(home / "ledger.db") == before
+
+
+def _rows(first: int, last: int) -> str:
+    return HEADER + "".join(f"{gtin(f'0361427{i:06d}')},RUN-{i},Sac\n" for i in range(first, last))
+
+
+def test_a_resumed_run_counts_what_is_issued_already(tmp_path: Path) -> None:
+    home = make_home(tmp_path / "home", World())
+    half, whole = tmp_path / "half.csv", tmp_path / "whole.csv"
+    half.write_text(_rows(0, 30))
+    whole.write_text(_rows(0, 50))
+    args = ("issue", "--brand", "brand", "--as", "factory", "--batch", "7", "--from")
+    first = cli(home, *args, str(half))
+    assert first.exit_code == 0, first.output
+    resumed = cli(home, *args, str(whole))
+    assert resumed.exit_code == 0, resumed.output
+    assert resumed.stdout == f"{whole}: 30 already issued, 20 new; refused 0\n"
+    assert resumed.stderr == ""
+    again = cli(home, *args, str(whole), "--json")
+    assert again.exit_code == 0
+    assert '"already_issued": 50' in again.stdout
+    with Ledger.open(home / "ledger.db", read_only=True) as ledger:
+        assert ledger.counts()["passports"] == 50
+
+
+def test_a_row_repeated_in_one_file_is_still_refused(tmp_path: Path) -> None:
+    home = make_home(tmp_path / "home", World())
+    path = tmp_path / "twice.csv"
+    path.write_text(_rows(0, 3) + f"{gtin('0361427000001')},RUN-1,Sac\n")
+    args = ("issue", "--brand", "brand", "--as", "factory", "--batch", "2", "--from", str(path))
+    result = cli(home, *args)
+    assert result.exit_code == 1
+    assert "line 5: same GTIN and serial as item 1" in result.stderr
+    assert cli(home, *args).exit_code == 1  # and again on a resumed run
