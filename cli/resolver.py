@@ -73,7 +73,15 @@ class Resolver:
             if pid is not None:  # the link names the passport: no ambiguity possible
                 row = self.ledger().passport(pid)
                 if (row.gtin, row.serial) != (gtin, serial):
-                    raise NotFoundError("the passport id in the link is another item's")
+                    return _problem(
+                        request,
+                        409,
+                        "This code names another item",
+                        f"The code names passport {pid.hex()[:16]}, which belongs to GTIN "
+                        f"{row.gtin} serial {row.serial}, not to GTIN {gtin} serial {serial} "
+                        "on this label. A label whose code names another item is a sign of a "
+                        "copied label: do not rely on it, and contact the brand.",
+                    )
                 found = pid
             else:
                 found = self.ledger().find(gtin, serial)

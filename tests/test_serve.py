@@ -33,6 +33,17 @@ ARTIFACTS = ROOT / "test-artifacts"
 SOLD = W.sold()
 PID = SOLD[0].pid.hex()
 ITEM = f"/01/{PRODUCT['gtin']}/21/{PRODUCT['serial']}"
+# A second bag, sold to Alice, then reported stolen by her.
+_BAG = W.issue({**PRODUCT, "serial": "STOLEN-1"})
+STOLEN = W.then(
+    W.then(_BAG, W.boutique, "sale", {"owner": W.alice.kid.hex(), "channel": "boutique"}),
+    W.alice,
+    "stolen",
+    {"reference": "PP-2026-118"},
+)
+STOLEN_ITEM = f"/01/{PRODUCT['gtin']}/21/STOLEN-1"
+# The stolen bag's passport id on the first bag's label: a copied label.
+WRONG_PID = f"{ITEM}?pid={STOLEN[0].pid.hex()}"
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +52,7 @@ def ledger_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with new_ledger(path, W) as ledger:
         ledger.checkpoints.set_log(ORIGIN, LOG)
         store_chain(ledger, W, SOLD)
+        store_chain(ledger, W, STOLEN)
         items = [{**PRODUCT, "gtin": gtin(f"0361427{i:06d}"), "serial": f"S{i}"} for i in range(20)]
         issue_many(ledger, W.factory, items, time=T0)
     return path
@@ -96,6 +108,28 @@ def test_content_negotiation(client: TestClient) -> None:
     download = client.get(f"/passports/{PID}/bundle.dpp")
     assert download.content == bundle.content
     assert "attachment" in download.headers["content-disposition"]
+
+
+def test_a_stolen_item_says_so_first_in_red(client: TestClient) -> None:
+    html = client.get(STOLEN_ITEM, headers={"Accept": "text/html"}).text
+    verdict = html.split('id="verdict"', 1)[1].split("</section>", 1)[0]
+    assert '<section class="verdict alert"' in html
+    assert "<h1>Reported stolen</h1>" in verdict
+    assert "do not buy; contact the brand" in verdict
+    assert "Genuine" not in verdict
+    data = client.get(STOLEN_ITEM, headers={"Accept": "application/json"}).json()
+    assert data["report"]["stolen"] is True
+    assert data["report"]["alerts"][0]["detail"] == "PP-2026-118"
+
+
+def test_a_code_naming_another_item_is_called_a_sign_of_a_copied_label(
+    client: TestClient,
+) -> None:
+    response = client.get(WRONG_PID, headers={"Accept": "text/html"})
+    assert response.status_code == 409
+    assert "<h1>This code names another item</h1>" in response.text
+    assert "a sign of a copied label" in response.text
+    assert "Unknown item" not in response.text
 
 
 def test_digital_link_variants(client: TestClient) -> None:
@@ -295,6 +329,31 @@ def test_the_page_in_headless_chromium(server: str, tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert shot.stat().st_size > 10_000
+    # The other views a buyer's phone may open, each rendered and screenshotted too.
+    views = {
+        "stolen": (STOLEN_ITEM, "Reported stolen"),
+        "wrong-pid": (WRONG_PID, "This code names another item"),
+        "not-found": (f"/01/{PRODUCT['gtin']}/21/NOPE", "Unknown item"),
+    }
+    for name, (path, headline) in views.items():
+        page = subprocess.run(
+            [str(CHROMIUM), *FLAGS, *profile, "--dump-dom", f"{server}{path}"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert f"<h1>{headline}</h1>" in page.stdout, name
+        shot = ARTIFACTS / f"passport-page-{name}-phone.png"
+        taken = subprocess.run(
+            [str(CHROMIUM), *FLAGS, *profile, f"--screenshot={shot}", f"{server}{path}"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert taken.returncode == 0, taken.stderr[-2000:]
+        assert shot.stat().st_size > 5_000, name
 
 
 def test_a_client_that_hangs_up_mid_upload_leaves_no_traceback(
