@@ -36,12 +36,11 @@ YEAR = 365 * 86_400
 @click.option("--origin", help="Name of this ledger's transparency log (default: dpp-ledger/<id>).")
 @click.option(
     "--resolver",
-    default="https://localhost:8000",
-    show_default=True,
-    help="Base URL that QR links point to (the server running `dpp serve`).",
+    help="Public base URL that QR links point to: where `dpp serve` answers phones "
+    "(set it later with `dpp resolver URL`).",
 )
 @click.pass_obj
-def init(home: Home, origin: str | None, resolver: str) -> None:
+def init(home: Home, origin: str | None, resolver: str | None) -> None:
     """Create a home: ledger file, key store, trust store, and the log key.
 
     The home is built in a hidden folder beside it and renamed into place, so an interrupted
@@ -49,18 +48,21 @@ def init(home: Home, origin: str | None, resolver: str) -> None:
 
     \b
     Example:
-      DPP_HOME=./maison dpp init --origin maison-example.com/dpp-log
+      DPP_HOME=./maison dpp init --origin maison-example.com/dpp-log \\
+        --resolver https://id.maison-example.com
     """
     if origin is not None:
         try:
             check_name(origin)
         except pp.DppError as error:
             raise UsageProblem(str(error)) from None
-    resolver = resolver_url(resolver)  # everything is checked before anything is created
+    # Everything is checked before anything is created.
+    resolver = None if resolver is None else resolver_url(resolver)
     state, parts = home_state(home.path)
     if state is HomeState.COMPLETE:
         raise UsageProblem(f"{home.path} already holds a ledger")
-    config = (json.dumps({"v": 1, "resolver": resolver}, indent=2) + "\n").encode()
+    settings: dict[str, object] = {"v": 1} if resolver is None else {"v": 1, "resolver": resolver}
+    config = (json.dumps(settings, indent=2) + "\n").encode()
     plan = HomePlan(origin, config, home.passphrase, home.passphrase.new)
     if state is HomeState.NONE:
         verifier = create_home(home.path, plan)
@@ -74,6 +76,36 @@ def init(home: Home, origin: str | None, resolver: str) -> None:
         verifier = finish_home(home.path, plan)
     click.echo(f"Created {home.path}: ledger, key store, log {verifier.name}")
     click.echo(f"Log verifier key: {verifier.to_vkey()}")
+    if resolver is None:
+        click.echo(
+            "dpp: note: no resolver set, so QR links cannot reach a phone yet: set the public "
+            "address of your `dpp serve` with `dpp resolver URL`",
+            err=True,
+        )
+
+
+@dpp.command()
+@click.argument("url", required=False)
+@click.pass_obj
+def resolver(home: Home, url: str | None) -> None:
+    """Show, or set, the public base URL that this home's QR links point to.
+
+    It is where `dpp serve` answers phones, usually behind a TLS reverse proxy.
+
+    \b
+    Examples:
+      dpp resolver
+      dpp resolver https://id.maison-example.com
+    """
+    if not home.exists():
+        raise UsageProblem(f"no ledger in {home.path}: run `dpp init` (or pass --home DIR)")
+    config = home.config()
+    if url is None:
+        click.echo(config.get("resolver") or "not set (QR links use https://localhost:8000)")
+        return
+    config["resolver"] = resolver_url(url)
+    home.save_config(config)
+    click.echo(f"QR links of this home now point to {config['resolver']}")
 
 
 @dpp.command()

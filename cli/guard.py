@@ -15,6 +15,7 @@ import asyncio
 import errno
 import logging
 import resource
+import socket
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -24,6 +25,8 @@ import h11
 from uvicorn.config import Config
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.server import ServerState
+
+from .accesslog import AccessLog
 
 LOG: Final = logging.getLogger("dpp.serve")
 REPEAT_S: Final = 10.0  # a kind of warning is printed at most once in this many seconds
@@ -88,16 +91,26 @@ class OneLine(logging.Formatter):
         return "dpp serve: " + " ".join(message.split())
 
 
-def quiet_logging() -> None:
-    """Send every warning through :class:`OneLine` and :class:`Repeats`; no access log."""
+def quiet_logging(level: int = logging.WARNING) -> None:
+    """Send every warning through :class:`OneLine` and :class:`Repeats`.
+
+    The access log (``dpp.serve.access``, one Common Log Format line per request) is shown at
+    ``level`` INFO or below, unfiltered: every request is one line of its own.
+    """
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(OneLine())
     handler.addFilter(Repeats())
     for name in ("dpp.serve", "uvicorn.error", "uvicorn", "asyncio"):
         logger = logging.getLogger(name)
         logger.handlers = [handler]
-        logger.setLevel(logging.WARNING)
+        logger.setLevel(max(level, logging.WARNING) if name != "dpp.serve" else level)
         logger.propagate = False
+    access = logging.getLogger("dpp.serve.access")
+    plain = logging.StreamHandler(sys.stderr)
+    plain.setFormatter(logging.Formatter("%(message)s"))
+    access.handlers = [plain]
+    access.setLevel(level)
+    access.propagate = False
     logging.getLogger("uvicorn.access").disabled = True
 
 
@@ -264,16 +277,33 @@ def guarded_protocol(limits: Limits) -> type[GuardedH11Protocol]:
     return type("GuardedH11Protocol", (GuardedH11Protocol,), {"limits": limits})
 
 
-def run(app: Any, host: str, port: int, limits: Limits) -> None:
-    """Serve ``app`` with uvicorn under ``limits`` until stopped (Ctrl-C or SIGTERM)."""
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before the server starts.
+
+    Raises:
+        OSError: the address is taken or cannot be used (the caller says so in one line).
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(2048)
+    except OSError:
+        listener.close()
+        raise
+    listener.set_inheritable(True)
+    return listener
+
+
+def run(app: Any, listener: socket.socket, limits: Limits, level: int = logging.WARNING) -> None:
+    """Serve ``app`` on ``listener`` under ``limits`` until stopped (Ctrl-C or SIGTERM)."""
     import uvicorn
 
-    quiet_logging()
+    quiet_logging(level)
     capped = replace(limits, max_connections=connection_budget(limits.max_connections))
     config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
+        AccessLog(app),
         http=guarded_protocol(capped),
         lifespan="off",
         access_log=False,
@@ -285,6 +315,6 @@ def run(app: Any, host: str, port: int, limits: Limits) -> None:
 
     async def serve() -> None:
         asyncio.get_running_loop().set_exception_handler(loop_errors)
-        await server.serve()
+        await server.serve(sockets=[listener])
 
     asyncio.run(serve())

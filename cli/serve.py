@@ -7,6 +7,9 @@ default; every request is bounded; no personal data is ever shown.
 
 from __future__ import annotations
 
+import errno
+import logging
+
 import click
 
 from .env import LOG_KEY, Home, UsageProblem
@@ -67,11 +70,19 @@ __all__ = ["MAX_UPLOADS", "MAX_UPLOAD_BYTES", "Resolver", "create_app", "serve"]
     type=click.IntRange(1, 2**40),
     help="With --accept-imports: bytes all uploads in flight may hold together.",
 )
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+    help="info: one Common Log Format line per request on stderr; warning: problems only.",
+)
 @click.pass_obj
 def serve(
     home: Home,
     host: str,
     port: int,
+    log_level: str,
     accept_imports: bool,
     max_connections: int,
     header_timeout: float,
@@ -99,11 +110,15 @@ def serve(
     --min-body-rate) is closed (408); a connection over
     --max-connections, an upload over the upload caps and a busy ledger are answered 503
     with Retry-After. Warnings are one line each, repeats counted.
+    It speaks plain HTTP: put it behind a TLS reverse proxy (nginx, Caddy, a load balancer)
+    that forwards to --host/--port, and give the proxy's public https URL to `dpp resolver`.
+    Each request is logged in the Common Log Format on stderr (--log-level info).
     \b
-    Example:
+    Examples:
       dpp serve --port 8000
+      dpp serve --host 127.0.0.1 --port 8000 --log-level warning   # behind a proxy
     """
-    from .guard import run
+    from .guard import bind, run
 
     if not home.exists():
         raise UsageProblem(f"no ledger in {home.path}: run `dpp init` (or pass --home DIR)")
@@ -115,5 +130,18 @@ def serve(
         max_uploads=max_uploads,
         max_upload_bytes=max_upload_bytes,
     )
+    try:
+        listener = bind(host, port)
+    except OSError as error:
+        taken = error.errno == errno.EADDRINUSE
+        raise UsageProblem(
+            f"cannot listen on {host}:{port}: "
+            + (
+                "the port is already in use (another `dpp serve`?): stop it, or give another --port"
+                if taken
+                else (error.strerror or str(error))
+            )
+        ) from None
     click.echo(f"Serving {home.path} on http://{host}:{port} (Ctrl-C to stop)", err=True)
-    run(app, host, port, Limits(header_timeout, body_timeout, max_connections, min_body_rate))
+    limits = Limits(header_timeout, body_timeout, max_connections, min_body_rate)
+    run(app, listener, limits, getattr(logging, log_level.upper()))

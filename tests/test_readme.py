@@ -86,6 +86,9 @@ def test_every_walk_through_command_runs(tmp_path: Path) -> None:
     # to be not yet in the brand's log, until `dpp import` logs it.
     assert "event 2 (resale) is not yet in the brand's log" in out
     assert "Credential bag.vc.cose: GENUINE: a UNTP passport credential" in out
+    assert "STOLEN: Reported stolen by its owner" in out
+    assert "(case PP-2026-118): do not buy; contact the brand" in out
+    assert "https://id.maison-example.com/01/03614270000423/21/MX-1" in out  # the QR link
 
 
 def test_the_python_example_runs() -> None:

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -393,3 +394,55 @@ def test_a_client_that_hangs_up_mid_upload_leaves_no_traceback(
         process.terminate()
         _, err = process.communicate(timeout=10)
     assert "Traceback" not in err, err[-3000:]
+
+
+def test_requests_are_logged_in_common_log_format_and_a_taken_port_is_one_line(
+    ledger_path: Path, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(ledger_path, home / "ledger.db")
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DPP_")}
+    command = [str(Path(sys.executable).parent / "dpp"), "--home", str(home), "serve"]
+    process = subprocess.Popen(
+        [*command, "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(f"{base}{ITEM}", timeout=2).read()  # noqa: S310
+                break
+            except OSError:
+                time.sleep(0.2)
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(f"{base}/01/{PRODUCT['gtin']}/21/NOPE", timeout=2)  # noqa: S310
+        taken = subprocess.run(
+            [*command, "--port", str(port)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert taken.returncode == 2
+        assert taken.stderr.splitlines() == [
+            f"dpp: cannot listen on 127.0.0.1:{port}: the port is already in use (another "
+            "`dpp serve`?): stop it, or give another --port"
+        ]
+    finally:
+        process.terminate()
+        _, err = process.communicate(timeout=30)
+    lines = [line for line in err.splitlines() if '"GET ' in line]
+    clf = re.compile(
+        r"^127\.0\.0\.1 - - \[\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2} \+0000\] "
+        r'"GET (/\S+) HTTP/1\.1" (\d{3}) (\d+|-)$'
+    )
+    parsed = [clf.match(line) for line in lines]
+    assert all(parsed), lines
+    seen = {(m.group(1), m.group(2)) for m in parsed if m}
+    assert (ITEM, "200") in seen
+    assert (f"/01/{PRODUCT['gtin']}/21/NOPE", "404") in seen
+    assert "Traceback" not in err
