@@ -174,7 +174,8 @@ def key_new(home: Home, name: str, role: str, as_json: bool) -> None:
     Example:
       dpp key new alice --role owner
     """
-    info = home.keystore.create(name, role, home.passphrase.new)
+    home.require()
+    info = home.keystore.create(name, role, home.new_passphrase)
     if as_json:
         emit_json(
             {
@@ -197,6 +198,7 @@ def key_list(home: Home, as_json: bool) -> None:
     A damaged or unsafe key file is named on stderr, the others are listed, and the exit
     code is 1.
     """
+    home.require()
     infos, damaged = home.keystore.scan()
     if as_json:
         emit_json(
@@ -223,6 +225,7 @@ def key_export(home: Home, name: str, raw: bool) -> None:
     Example:
       dpp key export alice --raw      # give this to the seller as --to-key
     """
+    home.require()
     public = home.keystore.info(name).public_key
     click.echo(public.raw.hex() if raw else public.to_pem().rstrip())
 
@@ -258,7 +261,7 @@ def brand_new(home: Home, name: str, prefixes: tuple[str, ...], display_name: st
         probe = pp.TrustedRoot(display_name or name, pp.SigningKey.generate().public_key, prefixes)
         pp.TrustStore.from_json(pp.TrustStore((probe,)).to_json())  # the file's own rules
         ledger.records.check_addition([probe])
-        info = home.keystore.create(name, KeyRole.BRAND, home.passphrase.new)
+        info = home.keystore.create(name, KeyRole.BRAND, home.new_passphrase)
         ledger.records.add_root(display_name or name, info.public_key, prefixes)
     click.echo(
         f"Brand {display_name or name}: root key {name}, kid {info.public_key.kid_hex}, "

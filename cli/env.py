@@ -128,8 +128,8 @@ class Passphrase:
 
     cached: str | None = None
 
-    def __call__(self) -> str:
-        """The passphrase, asked for at most once."""
+    def __call__(self, prompt: str = "Passphrase") -> str:
+        """The passphrase, asked for at most once (``prompt`` says what it unlocks)."""
         if self.cached is not None:
             return self.cached
         secret = os.environ.get(PASSPHRASE_VARIABLE)
@@ -138,25 +138,36 @@ class Passphrase:
                 raise KeyStoreError(
                     f"no passphrase: set {PASSPHRASE_VARIABLE} or run dpp on a terminal"
                 )
-            secret = click.prompt("Passphrase", hide_input=True, err=True)
+            secret = click.prompt(prompt, hide_input=True, err=True)
         self.cached = secret
         return secret
 
     def new(self) -> str:
-        """A passphrase for a new key: asked twice on a terminal."""
+        """A passphrase for a new key: asked twice on a terminal; a short one is warned about."""
         if self.cached is None and PASSPHRASE_VARIABLE not in os.environ and sys.stdin.isatty():
             self.cached = click.prompt(
                 "New key passphrase", hide_input=True, confirmation_prompt=True, err=True
             )
-        return self()
+        secret = self()
+        if len(secret) < MIN_PASSPHRASE:
+            click.echo(
+                f"dpp: warning: a passphrase of {len(secret)} characters is easy to guess "
+                f"offline; use {MIN_PASSPHRASE} or more (a few words)",
+                err=True,
+            )
+        return secret
+
+
+MIN_PASSPHRASE: Final = 12
 
 
 @dataclass
 class Home:
-    """A ledger home: ``ledger.db``, ``keys/``, ``config.json``."""
+    """A ledger home: ``ledger.db``, ``keys/``, ``config.json``; ``source`` says who chose it."""
 
     path: Path
     passphrase: Passphrase = field(default_factory=Passphrase)
+    source: str = "--home"
     _keys: dict[str, pp.SigningKey] = field(default_factory=dict)
 
     @property
@@ -193,15 +204,44 @@ class Home:
         write_atomic(self.config_path, (json.dumps(config, indent=2) + "\n").encode())
 
     def signing_key(self, name: str) -> pp.SigningKey:
-        """A private key from the key store, decrypted once per run."""
+        """A private key from the key store, decrypted once per run.
+
+        Raises:
+            UsageProblem: there is no home here. KeyStoreError: no such key, or it won't open.
+        """
+        self.require()
         if name not in self._keys:
-            self._keys[name] = self.keystore.load(name, self.passphrase)
+            prompt = f"Passphrase of the keys in {self.path} (to unlock '{name}')"
+            self._keys[name] = self.keystore.load(name, lambda: self.passphrase(prompt))
         return self._keys[name]
+
+    def new_passphrase(self) -> str:
+        """The passphrase for a new key, which must open the keys the home already holds.
+
+        A home's keys share one passphrase: a mistyped ``DPP_PASSPHRASE`` would otherwise make
+        a key no one can open with the others.
+
+        Raises:
+            UsageProblem: it does not open an existing key.
+        """
+        secret = self.passphrase.new()
+        infos, _ = self.keystore.scan()
+        if infos:
+            try:
+                self.keystore.load(infos[0].name, lambda: secret)
+            except KeyStoreError:
+                self.passphrase.cached = None
+                raise UsageProblem(
+                    f"this passphrase does not open the keys already in {self.path} (it "
+                    f"failed on '{infos[0].name}'): a home's keys share one passphrase; "
+                    f"check {PASSPHRASE_VARIABLE}"
+                ) from None
+        return secret
 
     @contextmanager
     def ledger(self, *, write: bool = False) -> Iterator[Ledger]:
         """The home's ledger; for writes, with the log key loaded so checkpoints follow."""
-        self._check_exists()
+        self.require()
         with Ledger.open(self.ledger_path) as ledger:
             origin = ledger.checkpoints.origin
             if write and origin is not None and self.keystore.exists(LOG_KEY):
@@ -211,18 +251,32 @@ class Home:
     @contextmanager
     def reader(self) -> Iterator[Ledger]:
         """The home's ledger for reading only: it opens on a read-only mount, and never writes."""
-        self._check_exists()
+        self.require()
         with Ledger.open(self.ledger_path, read_only=True) as ledger:
             yield ledger
 
-    def _check_exists(self) -> None:
+    def require(self) -> None:
+        """Stop with the way out when there is no home here.
+
+        Raises:
+            UsageProblem: no ledger at the home's path.
+        """
         if not self.exists():
-            raise UsageProblem(f"no ledger in {self.path}: run `dpp init` (or pass --home DIR)")
+            raise UsageProblem(
+                f"no home at {self.path} (chosen by {self.source}): run `dpp init` to make "
+                f"one there, or point --home or {HOME_VARIABLE} at yours"
+            )
 
 
 def resolve_home(option: str | None) -> Home:
     """``--home``, else ``$DPP_HOME``, else ``./.dpp``."""
-    return Home(Path(option or os.environ.get(HOME_VARIABLE) or DEFAULT_HOME))
+    if option:
+        return Home(Path(option), source="--home")
+    if os.environ.get(HOME_VARIABLE):
+        return Home(Path(os.environ[HOME_VARIABLE]), source=f"${HOME_VARIABLE}")
+    return Home(
+        Path(DEFAULT_HOME), source=f"the default, as neither --home nor ${HOME_VARIABLE} is set"
+    )
 
 
 def parse_time(text: str) -> int:

@@ -304,6 +304,11 @@ def _event_data(
 
 
 def _kid_or_name(home: Home, value: str, keys: list[pp.PublicKey]) -> str:
+    """A key name in this home, or a key id (64 hex digits): the key id either way.
+
+    Raises:
+        UsageProblem: neither, said in words with how to list the keys.
+    """
     try:
         if home.keystore.exists(value):
             key = home.keystore.info(value).public_key
@@ -311,7 +316,14 @@ def _kid_or_name(home: Home, value: str, keys: list[pp.PublicKey]) -> str:
             return key.kid_hex
     except pp.DppError:
         pass
-    return value.lower()  # a key id: the schema checks its form
+    kid = value.strip().lower()
+    if len(kid) == 64 and all(c in "0123456789abcdef" for c in kid):
+        return kid
+    raise UsageProblem(
+        f"there is no key called {value[:40]!r} in {home.path}, and it is not a key id (64 hex "
+        "digits): `dpp key list` shows this home's keys; a buyer's own key is given with its "
+        "key id, or with --owner-key / --to-key and the raw public key"
+    )
 
 
 def _append_to_file(

@@ -30,6 +30,10 @@ def exit_code(error: BaseException) -> int:
 class DppGroup(click.Group):
     """A group whose every command reports project errors as one clear line."""
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Take ``--home`` wherever it is given, before or after the subcommand."""
+        return super().parse_args(ctx, home_first(args))
+
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; turn a project error into one line and an exit code."""
         try:
@@ -61,6 +65,30 @@ class DppGroup(click.Group):
             where = f"{error.filename}: " if error.filename else ""
             _report(ctx, f"{where}{error.strerror or error}", error)
             ctx.exit(2)
+
+
+def home_first(args: list[str]) -> list[str]:
+    """``args`` with a ``--home DIR`` given after the subcommand moved in front of it.
+
+    ``DPP_HOME`` applies to every command; the option should too, wherever it is typed.
+    Nothing after ``--`` is touched.
+    """
+    end = args.index("--") if "--" in args else len(args)
+    moved: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < end:
+        arg = args[i]
+        if arg == "--home" and i + 1 < end and i > 0:
+            moved += [arg, args[i + 1]]
+            i += 2
+            continue
+        if arg.startswith("--home=") and i > 0:
+            moved.append(arg)
+        else:
+            rest.append(arg)
+        i += 1
+    return [*moved, *rest, *args[end:]]
 
 
 def _reader_left() -> NoReturn:

@@ -99,6 +99,7 @@ def validate(name: str, instance: object, *, what: str) -> None:
 
 
 MAX_SHOWN: Final = 40  # characters of a value shown in a message
+_ASIDE: Final = re.compile(r"\s*\([^)]*\)(?=\.?$)")  # a closing remark for developers
 MAX_MESSAGE: Final = 240
 _MORE: Final = f"{{{MAX_SHOWN + 1},}}"  # a repetition of more than MAX_SHOWN
 _LONG_TEXT: Final = re.compile(
@@ -113,6 +114,13 @@ def readable(error: ValidationError) -> str:
     back in full on one line of a terminal.
     """
     message = error.message
+    if error.validator == "pattern":
+        # A regular expression means nothing to most readers: say what the field is.
+        description = error.schema.get("description") if isinstance(error.schema, dict) else None
+        if not isinstance(description, str) or not description:
+            return f"{_summary(error.instance)} is not in the form this field takes"
+        expected = _ASIDE.sub("", description).rstrip(".")
+        return f"{_summary(error.instance)} does not fit: expected {expected}"
     shown = repr(error.instance)
     if len(shown) > MAX_SHOWN:
         message = message.replace(shown, _summary(error.instance))

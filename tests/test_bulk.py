@@ -44,7 +44,7 @@ def test_refused_rows_are_named_and_the_rest_issued(tmp_path: Path) -> None:
         summary = issue_many(ledger, W.factory, items, time=T0, batch_size=2)
         assert [i for i, _ in summary.issued] == [0, 4]
         reasons = dict(summary.refused)
-        assert "does not match" in reasons[1]
+        assert "does not fit: expected" in reasons[1]
         assert "outside the GS1 prefixes" in reasons[2]
         assert "same GTIN and serial as item 0" in reasons[3] or "already issued" in reasons[3]
         assert "map of production data" in reasons[5]

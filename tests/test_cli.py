@@ -665,3 +665,49 @@ def test_one_key_id_everywhere_and_a_unique_start_is_enough(tmp_path: Path) -> N
     removed = run(home, "trust", "remove", root["kid"][:10])
     assert removed.exit_code == 0, removed.output
     assert json.loads(run(home, "trust", "list", "--json").stdout)["roots"] == []
+
+
+def test_without_a_home_every_command_says_where_it_looked_and_how_to_make_one(
+    tmp_path: Path,
+) -> None:
+    missing = tmp_path / "nowhere"
+    for args in (("key", "list"), ("issue", "--brand", "maison", "--gtin", "1"), ("trust", "list")):
+        result = run(missing, *args)
+        assert result.exit_code == 2, (args, result.output)
+        line = _one_line_error(result)
+        assert f"no home at {missing} (chosen by --home)" in line
+        assert "run `dpp init`" in line
+    default = run(None, "key", "list", env={"DPP_HOME": "", "DPP_PASSPHRASE": SECRET})
+    assert "neither --home nor $DPP_HOME is set" in _one_line_error(default)
+
+
+def test_home_may_follow_the_subcommand(home: Path) -> None:
+    before = run(home, "key", "list")
+    after = CliRunner().invoke(
+        DPP, ["key", "list", "--home", str(home)], env={"DPP_HOME": "", "DPP_PASSPHRASE": SECRET}
+    )
+    assert after.exit_code == 0, after.output
+    assert after.stdout == before.stdout
+    joined = CliRunner().invoke(DPP, ["key", "list", f"--home={home}"], env={"DPP_HOME": ""})
+    assert joined.stdout == before.stdout
+
+
+def test_a_new_key_needs_the_passphrase_of_the_keys_already_there(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert run(home, "init").exit_code == 0
+    wrong = run(home, "key", "new", "alice", env={"DPP_HOME": "", "DPP_PASSPHRASE": "another one!"})
+    assert wrong.exit_code == 2
+    assert "does not open the keys already in" in _one_line_error(wrong)
+    assert "alice" not in run(home, "key", "list").stdout
+    short = run(tmp_path / "other", "init", env={"DPP_HOME": "", "DPP_PASSPHRASE": "short"})
+    assert short.exit_code == 0
+    assert "a passphrase of 5 characters is easy to guess offline" in short.stderr
+
+
+def test_an_owner_that_is_no_key_is_said_in_words(home: Path, pid: str) -> None:
+    result = run(home, "record", "sale", pid, "--as", "boutique", "--owner", "nobody")
+    assert result.exit_code == 2
+    line = _one_line_error(result)
+    assert "there is no key called 'nobody'" in line
+    assert "`dpp key list` shows this home's keys" in line
+    assert "does not match" not in line
