@@ -16,7 +16,7 @@ from typing import BinaryIO, Final
 import passport as pp
 from passport import wire
 
-from . import disk
+from . import disk, sniff
 from .errors import NotFoundError
 
 MAX_TEXT_FILE = 4 * 1024 * 1024
@@ -97,7 +97,18 @@ def read_bundle(path: Path | str) -> pp.Bundle:
         NotFoundError, DecodeError.
     """
     data = read_bounded(path, wire.MAX_BUNDLE_SIZE, what="bundle")
-    return wire.parse_bundle(data, what=f"bundle {path}")
+    try:
+        return wire.parse_bundle(data, what=f"bundle {path}")
+    except pp.DecodeError:
+        kind = sniff.kind_of(data)
+        if kind is None:
+            raise
+        hint = (
+            f"to read its QR code, use `dpp scan {path}`"
+            if sniff.is_picture(kind)
+            else "a bundle is the .dpp file `dpp export` writes (a trust file goes with --trust)"
+        )
+        raise pp.DecodeError(f"{path} is {kind}, not a passport bundle: {hint}") from None
 
 
 def read_trust(path: Path | str) -> pp.TrustStore:

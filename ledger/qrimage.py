@@ -16,6 +16,7 @@ from PIL import Image, UnidentifiedImageError
 
 import passport as pp
 
+from . import sniff
 from .files import read_bounded, write_atomic
 
 MAX_IMAGE = 32 * 1024 * 1024
@@ -71,8 +72,16 @@ def read_image(path: Path | str) -> str:
         raise pp.DecodeError(
             f"image {path}: more than {MAX_PIXELS:,} pixels: not decoded"
         ) from None
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise pp.DecodeError(f"image {path}: not a readable picture ({exc})") from None
+    except UnidentifiedImageError:
+        kind = sniff.kind_of(data)
+        if data[:1] in (b"\xa5", b"\xa6"):  # a CBOR map of a bundle's five or six fields
+            kind = "a passport bundle: use `dpp verify` on it"
+        what = f"it looks like {kind}" if kind else "its format is not one Pillow reads"
+        raise pp.DecodeError(
+            f"image {path}: not a picture (PNG, JPEG, GIF, BMP, WebP...): {what}"
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise pp.DecodeError(f"image {path}: a damaged picture ({exc})") from None
     texts = [r.text for r in results if r.valid and r.format == zxingcpp.BarcodeFormat.QRCode]
     if not texts:
         raise pp.DecodeError(f"image {path}: no QR code found")

@@ -711,3 +711,35 @@ def test_an_owner_that_is_no_key_is_said_in_words(home: Path, pid: str) -> None:
     assert "there is no key called 'nobody'" in line
     assert "`dpp key list` shows this home's keys" in line
     assert "does not match" not in line
+
+
+def test_a_file_given_to_the_wrong_command_is_named_for_what_it_is(
+    home: Path, pid: str, tmp_path: Path
+) -> None:
+    picture = tmp_path / "bag.png"
+    assert run(home, "qr", pid, "-o", str(picture)).exit_code == 0
+    bundle = tmp_path / "bag.dpp"
+    assert run(home, "export", pid, "-o", str(bundle)).exit_code == 0
+    trust = tmp_path / "trust.json"
+    trust.write_text(W.trust.to_json())
+    cases = [
+        (
+            ("verify", str(picture), "--trust", str(trust)),
+            "is a PNG picture, not a passport bundle",
+        ),
+        (("verify", str(picture), "--trust", str(trust)), f"use `dpp scan {picture}`"),
+        (
+            ("verify", str(trust), "--trust", str(trust)),
+            "is a JSON document, not a passport bundle",
+        ),
+        (("scan", str(bundle)), "not a picture (PNG, JPEG, GIF, BMP, WebP...)"),
+        (("scan", str(bundle)), "a passport bundle: use `dpp verify` on it"),
+        (("scan", str(trust)), "it looks like a JSON document"),
+    ]
+    for args, words in cases:
+        result = run(home, *args)
+        assert result.exit_code == 2, (args, result.output)
+        line = _one_line_error(result)
+        assert words in line, line
+        assert "BytesIO" not in line
+        assert "declares" not in line
