@@ -71,6 +71,27 @@ def message_page(title: str, text: str) -> str:
     )
 
 
+def home_page(trust_url: str | None) -> str:
+    """What this resolver is, for someone who opened its address rather than an item's link."""
+    trust = (
+        f'<p>The brand keys this resolver trusts: <a href="{escape(trust_url)}">trust.json</a>. '
+        "Check any passport yourself, offline, with it.</p>"
+        if trust_url
+        else ""
+    )
+    return document(
+        "Digital product passports",
+        '<section class="verdict genuine"><h1>Digital product passports</h1>'
+        "<p>This server answers the QR codes on products: scan the code on an item with your "
+        "phone's camera, and its link opens the item's passport here: who made it, where it "
+        "was sold, every resale and repair, and whether it was reported stolen.</p>"
+        "<p>Each passport is signed by the parties that made its history, and can be checked "
+        "without this server: download it from its page and run "
+        "<code>dpp verify passport.dpp --trust trust.json</code>.</p>"
+        f"{trust}</section>",
+    )
+
+
 ALERT_HEADLINES: Final = {"stolen": "Reported stolen", "end_of_life": "End of life"}
 
 
@@ -107,8 +128,9 @@ def passport_page(
         _owner(report),
         _log(report),
         f'<section><p><a href="{escape(bundle_url)}" download>Download this passport</a> '
-        "and check it yourself, offline: <code>dpp verify passport.dpp --trust "
-        "trust.json</code></p></section>",
+        "and check it yourself, offline, with the brand keys you trust: <code>dpp verify "
+        'passport.dpp --trust trust.json</code> (this resolver\'s: <a href="/trust.json">'
+        "trust.json</a>; better, the brand's own published file)</p></section>",
     ]
     if facts is not None:
         parts.append(json_ld(facts))

@@ -60,6 +60,18 @@ class Resolver:
                 self.local.ledger.checkpoints.set_log(origin, self.log_key)
         return self.local.ledger
 
+    def home(self, request: Request) -> Response:
+        """GET /: what this resolver is and how to use it."""
+        return HTMLResponse(page.home_page("/trust.json"), headers=page.HEADERS)
+
+    def trust_file(self, request: Request) -> Response:
+        """GET /trust.json: the brand roots and log keys this resolver's ledger trusts."""
+        return Response(
+            self.ledger().trust().to_json(),
+            media_type="application/json",
+            headers={"Content-Disposition": 'attachment; filename="trust.json"'},
+        )
+
     def by_identifier(self, request: Request) -> Response:
         """GET /01/{gtin}/21/{serial}: the item a GS1 Digital Link names."""
         params = request.path_params
@@ -198,8 +210,10 @@ def create_app(
     gate = UploadGate(max_uploads, max_upload_bytes, largest) if accept_imports else None
     r = Resolver(path, gate=gate, log_key=log_key)
     return Starlette(
-        exception_handlers={StorageError: _unavailable},
+        exception_handlers={StorageError: _unavailable, 404: _not_found, 405: _not_allowed},
         routes=[
+            Route("/", r.home),
+            Route("/trust.json", r.trust_file),
             Route("/01/{gtin}/21/{serial:path}", r.by_identifier),
             Route("/passports/{pid}", r.by_pid),
             Route("/passports/{pid}/bundle.dpp", r.bundle_file),
@@ -252,6 +266,21 @@ async def _unavailable(request: Request, error: Exception) -> Response:
     """Any route: the ledger could not be read or written now."""
     assert isinstance(error, StorageError)  # noqa: S101 - registered for StorageError only
     return _storage_problem(error)
+
+
+async def _not_found(request: Request, error: Exception) -> Response:
+    """Any path no route answers: a page that says what this server is, not bare text."""
+    return _problem(
+        request,
+        404,
+        "Nothing here",
+        f"This resolver has nothing at {request.url.path[:200]}. It answers the QR codes on "
+        "products: scan one, or open / for how it works.",
+    )
+
+
+async def _not_allowed(request: Request, error: Exception) -> Response:
+    return _problem(request, 405, "Not allowed", f"{request.method[:20]} is not answered here.")
 
 
 def _pid(text: str) -> bytes:

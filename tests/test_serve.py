@@ -446,3 +446,22 @@ def test_requests_are_logged_in_common_log_format_and_a_taken_port_is_one_line(
     assert (ITEM, "200") in seen
     assert (f"/01/{PRODUCT['gtin']}/21/NOPE", "404") in seen
     assert "Traceback" not in err
+
+
+def test_the_root_says_what_this_is_and_unknown_paths_are_a_page(client: TestClient) -> None:
+    home = client.get("/")
+    assert home.status_code == 200
+    assert "<h1>Digital product passports</h1>" in home.text
+    assert 'href="/trust.json"' in home.text
+    trust = client.get("/trust.json")
+    assert pp.TrustStore.from_json(trust.content).roots == W.trust.roots
+    for path in ("/nope", "/01", "/passports/"):
+        missing = client.get(path, headers={"Accept": "text/html"})
+        assert missing.status_code == 404
+        assert missing.headers["content-type"].startswith("text/html")
+        assert "<h1>Nothing here</h1>" in missing.text
+    as_json = client.get("/nope", headers={"Accept": "application/json"})
+    assert as_json.status_code == 404
+    assert "nothing at /nope" in as_json.json()["error"]
+    page = client.get(ITEM, headers={"Accept": "text/html"}).text
+    assert 'href="/trust.json"' in page
