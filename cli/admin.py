@@ -13,7 +13,7 @@ from ledger.setup import HomePlan, HomeState, create_home, finish_home, home_sta
 from ledger.upgrade import upgrade as ledger_upgrade
 from passport.certs import Role
 from passport.checkpoint import check_name
-from passport.report import format_time
+from passport.report import format_time, plural
 
 from .env import (
     Home,
@@ -23,7 +23,6 @@ from .env import (
     json_option,
     match_id,
     output_path,
-    plural,
     resolver_url,
     short,
 )
@@ -142,7 +141,8 @@ def upgrade(home: Home, as_json: bool) -> None:
         else ""
     )
     click.echo(
-        f"Upgraded {home.ledger_path}: {done.events} events, {done.passports} passports{checked}"
+        f"Upgraded {home.ledger_path}: {plural(done.events, 'event')}, "
+        f"{plural(done.passports, 'passport')}{checked}"
     )
     if done.not_compacted is not None:
         click.echo(

@@ -10,6 +10,7 @@ from ledger.files import MAX_TEXT_FILE, read_text, write_atomic
 from passport.audit import AuditError, audit
 from passport.checkpoint import read_unverified
 from passport.errors import LogError
+from passport.report import plural
 
 from .env import (
     Home,
@@ -204,8 +205,9 @@ def check(home: Home, jobs: int | None, as_json: bool) -> None:
         )
     else:
         click.echo(
-            f"Checked {report.passports} passports, {report.events} events with "
-            f"{report.jobs} processes: {len(report.problems)} problems"
+            f"Checked {plural(report.passports, 'passport')}, {plural(report.events, 'event')} "
+            f"with {plural(report.jobs, 'process', 'processes')}: "
+            f"{plural(len(report.problems), 'problem')}"
         )
         for problem in report.problems:
             click.echo(f"  {short(problem.pid)}: {problem.message}")

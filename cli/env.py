@@ -60,11 +60,6 @@ def match_id(text: str, ids: Iterable[str], what: str) -> str:
     return found[0]
 
 
-def plural(count: int, noun: str) -> str:
-    """``1 brand root``, ``2 brand roots``: a count and its noun, agreeing."""
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
 def decimal(text: str | None) -> int | None:
     """``text`` as a number if it is 1 to 20 ASCII digits and nothing else, else None.
 

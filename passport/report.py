@@ -166,6 +166,11 @@ class Report:
         }
 
 
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """``1 key``, ``2 keys``: a count with its noun agreeing (``many`` for irregular plurals)."""
+    return f"{count} {noun if count == 1 else many or noun + 's'}"
+
+
 def format_time(seconds: int) -> str:
     """Unix seconds as an ISO 8601 UTC time (``2024-05-01T10:00:00Z``)."""
     moment = datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC)

@@ -35,7 +35,7 @@ from .events import MAX_TIME, Event, EventType
 from .keyring import Keyring
 from .keys import kid_of
 from .merkle import leaf_hash, verify_inclusion
-from .report import Check, Outcome, Report, Status, format_time
+from .report import Check, Outcome, Report, Status, format_time, plural
 from .rules import PassportState, Walker
 from .trust import TrustStore
 
@@ -129,20 +129,21 @@ class _Steps:
             raise ChainError("the bundle holds no events")
         self.run.bundle = bundle
         return Status.PASS, (
-            f"{len(bundle.events)} events, {len(bundle.certs)} certificates, "
-            f"{len(bundle.keys)} keys, {len(bundle.revocations)} revocation lists"
+            f"{plural(len(bundle.events), 'event')}, {plural(len(bundle.certs), 'certificate')}, "
+            f"{plural(len(bundle.keys), 'key')}, "
+            f"{plural(len(bundle.revocations), 'revocation list')}"
         )
 
     def trust_store(self) -> StepResult:
         if not self.run.trust.roots:
             raise TrustError("the trust store is empty: add the brand root keys you trust")
-        return Status.PASS, f"{len(self.run.trust.roots)} trusted brand roots"
+        return Status.PASS, f"{plural(len(self.run.trust.roots), 'trusted brand root')}"
 
     def certificates(self) -> StepResult:
         self.run.keyring = Keyring(self.run.trust)
         ignored = self.keyring.add_certificates(self.bundle.certs)
         accepted = sum(len(c) for c in self.keyring.certs.values())
-        detail = f"{accepted} delegation certificates signed by trusted roots"
+        detail = f"{plural(accepted, 'delegation certificate')} signed by trusted roots"
         return (
             (Status.WARN, f"{detail}; " + "; ".join(ignored)) if ignored else (Status.PASS, detail)
         )
@@ -169,7 +170,7 @@ class _Steps:
                     f"public key {kid_of(raw).hex()[:16]}… in the bundle is "
                     "neither a signer nor an owner named by any event"
                 )
-        return Status.PASS, f"{len(keys)} owner keys, each a valid key named by the chain"
+        return Status.PASS, f"{plural(len(keys), 'owner key')}, each a valid key named by the chain"
 
     def signatures(self) -> StepResult:
         for event in self.bundle.events:
@@ -183,7 +184,11 @@ class _Steps:
                 event.record.verify(key)
             except SignatureError as exc:
                 raise SignatureError(f"{event.label()}: {exc}") from exc
-        return Status.PASS, f"all {len(self.bundle.events)} events carry valid signatures"
+        return Status.PASS, (
+            "the event carries a valid signature"
+            if len(self.bundle.events) == 1
+            else f"all {len(self.bundle.events)} events carry valid signatures"
+        )
 
     def chain(self) -> StepResult:
         check_chain(self.bundle.events, now=self.run.now, skew=self.run.skew)
