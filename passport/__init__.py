@@ -10,6 +10,7 @@ from .errors import (
     ChainError,
     ConflictError,
     DecodeError,
+    DisclosureError,
     DppError,
     EncodeError,
     InvalidKeyError,
@@ -22,7 +23,10 @@ from .errors import (
 )
 from .events import Event, EventType
 from .keys import PublicKey, SigningKey, kid_of
-from .report import Check, HistoryEntry, Outcome, Report, Status
+from .recipients import Audience, Kem, RecipientKey, RecipientSecret
+from .report import Access, Check, HistoryEntry, Outcome, Report, Restricted, Status
+from .sealed import sign_sealed
+from .sealing import Box
 from .sign import delegate, issue, revoke, sign_event
 from .trust import TrustedRoot, TrustStore
 from .verify import named_kids as verify_named_kids
@@ -30,24 +34,32 @@ from .verify import verify
 from .wire import bundle_to_bytes, parse_bundle, parse_event
 
 __all__ = [
+    "Access",
+    "Audience",
     "AuthorityError",
+    "Box",
     "Bundle",
     "Certificate",
     "ChainError",
     "Check",
     "ConflictError",
     "DecodeError",
+    "DisclosureError",
     "DppError",
     "EncodeError",
     "Event",
     "EventType",
     "HistoryEntry",
     "InvalidKeyError",
+    "Kem",
     "LogEntry",
     "LogProof",
     "Outcome",
     "PublicKey",
+    "RecipientKey",
+    "RecipientSecret",
     "Report",
+    "Restricted",
     "RevocationList",
     "Role",
     "RuleError",
@@ -68,6 +80,7 @@ __all__ = [
     "parse_event",
     "revoke",
     "sign_event",
+    "sign_sealed",
     "verify",
     "verify_named_kids",
 ]
