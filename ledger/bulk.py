@@ -18,6 +18,7 @@ from passport.keyring import Keyring
 from passport.rules import Walker
 
 from . import db as _db
+from .audiences import audiences_for, seal_plan
 from .store import Ledger, insert_events
 
 DEFAULT_BATCH: Final = 1000
@@ -40,10 +41,13 @@ def issue_many(
     time: int | None = None,
     batch_size: int = DEFAULT_BATCH,
     progress: Progress | None = None,
+    kem: pp.Kem = pp.Kem.X25519,
 ) -> IssueSummary:
     """Issue one passport per item of production data, in batches of ``batch_size``.
 
-    ``progress`` is called with the number of items handled after each batch.
+    ``progress`` is called with the number of items handled after each batch. An item's
+    ``seal`` entry (not production data) seals fields to audiences: {field: audience name(s)};
+    their boxes use ``kem`` and are stored with the batch.
 
     Raises:
         BusyError: another writer held the ledger too long (the batches before stay stored).
@@ -57,8 +61,9 @@ def issue_many(
     done = 0
     while batch := list(islice(numbered, batch_size)):
         at = ledger.clock() if time is None else time
-        events = _prepare(signer, batch, at, keyring, refused)
-        _store(ledger, events, issued, refused)
+        boxes: dict[bytes, tuple[pp.Box, ...]] = {}
+        events = _prepare(signer, batch, at, keyring, refused, sealing=(kem, boxes))
+        _store(ledger, events, issued, refused, boxes)
         done += len(batch)
         if progress is not None:
             progress(done)
@@ -79,14 +84,19 @@ def _prepare(
     at: int,
     keyring: Keyring,
     refused: list[tuple[int, str]],
+    *,
+    sealing: tuple[pp.Kem, dict[bytes, tuple[pp.Box, ...]]],
 ) -> dict[tuple[str, str, str], tuple[int, pp.Event]]:
-    """Sign and check each item; keyed by (brand, GTIN, serial) so duplicates are caught."""
+    """Sign and check each item; keyed by (brand, GTIN, serial) so duplicates are caught.
+
+    The boxes of each item's sealed fields go into ``sealing[1]``, by passport id.
+    """
     ready: dict[tuple[str, str, str], tuple[int, pp.Event]] = {}
     for index, data in batch:
         try:
             if not isinstance(data, Mapping):
                 raise pp.SchemaError("an item is a map of production data")
-            event = pp.issue(signer, data, time=at)
+            event = _sign(signer, data, at, keyring, sealing)
             walker = Walker(keyring)
             walker.apply(event)  # the signer's authority and the brand's GS1 prefixes
         except pp.DppError as exc:
@@ -100,11 +110,31 @@ def _prepare(
     return ready
 
 
+def _sign(
+    signer: pp.SigningKey,
+    data: Mapping[str, Any],
+    at: int,
+    keyring: Keyring,
+    sealing: tuple[pp.Kem, dict[bytes, tuple[pp.Box, ...]]],
+) -> pp.Event:
+    if "seal" not in data:
+        return pp.issue(signer, data, time=at)
+    fields = {k: v for k, v in data.items() if k != "seal"}
+    kem, boxes = sealing
+    audiences = audiences_for(keyring.trust, fields.get("gtin", ""), seal_plan(data["seal"]))
+    event, sealed = pp.sign_sealed(
+        signer, "production", fields, seal_to=audiences, time=at, after=None, kem=kem
+    )
+    boxes[event.pid] = sealed
+    return event
+
+
 def _store(
     ledger: Ledger,
     ready: dict[tuple[str, str, str], tuple[int, pp.Event]],
     issued: list[tuple[int, bytes]],
     refused: list[tuple[int, str]],
+    boxes: dict[bytes, tuple[pp.Box, ...]],
 ) -> None:
     with _db.write(ledger.db):
         for identifier in list(ready):
@@ -114,6 +144,7 @@ def _store(
                 refused.append((index, f"already issued as passport {pid.hex()}"))
         events = [event for _, event in ready.values()]
         insert_events(ledger.db, events, {e.pid: key for key, (_, e) in ready.items()})
+        ledger.disclosures.insert(box for e in events for box in boxes.get(e.pid, ()))
         if events and ledger.checkpoints.key is not None:
             ledger.checkpoints.sign_in_transaction()
     issued.extend((index, event.pid) for index, event in ready.values())

@@ -101,11 +101,13 @@ def append_to_bundle(
     now: int,
     keys: Iterable[pp.PublicKey] = (),
     known_revocations: Iterable[pp.RevocationList] = (),
+    boxes: Iterable[pp.Box] = (),
 ) -> pp.Report:
     """Append ``event`` to the bundle file at ``path`` once the longer chain verifies.
 
     The log entry is dropped (its proofs do not cover the new event); a ledger that imports the
-    file logs the event again.
+    file logs the event again. The file's sealed boxes are kept; ``boxes`` (the new event's)
+    join them.
 
     Raises:
         DppError: the file does not parse, or the new chain does not verify; the file is unchanged.
@@ -119,6 +121,7 @@ def append_to_bundle(
         bundle.certs,
         tuple(k for k in new_keys if pp.kid_of(k) in named),
         bundle.revocations,
+        disclosures=(*bundle.disclosures, *boxes),
     )
     report = pp.verify(longer, trust, now=now, known_revocations=known_revocations)
     report.raise_for_outcome()
