@@ -88,6 +88,7 @@ def passport_page(report: pp.Report, product: dict[str, Any], bundle_url: str) -
     parts = [
         verdict,
         _product(report, product),
+        _restricted(report),
         _timeline(report),
         _owner(report),
         _log(report),
@@ -181,3 +182,23 @@ def _log(report: pp.Report) -> str:
     check = next((c for c in report.checks if c.name == "log"), None)
     text = check.detail if check else "not checked"
     return f'<section id="log"><h2>Transparency log</h2><p>{escape(text)}</p></section>'
+
+
+def _restricted(report: pp.Report) -> str:
+    """Which fields are restricted, to whom, or erased: never a value, even an opened one."""
+    if not report.restricted:
+        return ""
+    rows = []
+    for entry in report.restricted:
+        if entry.field is None:
+            what = "erased, or not shared with this copy"
+        elif entry.audiences:
+            what = f"restricted to {', '.join(entry.audiences)}"
+        else:
+            what = "erased"
+        rows.append(f"<dt>{escape(entry.field or 'a value')}</dt><dd>{escape(what)}</dd>")
+    return (
+        '<section id="restricted"><h2>Restricted data</h2><p>Sealed to the audiences '
+        "the brand chose: this passport signs only a salted digest of each value.</p>"
+        f"<dl>{''.join(rows)}</dl></section>"
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 import sqlite_utils
 
@@ -119,6 +120,29 @@ def audiences_for(trust: TrustStore, gtin: str, plan: SealPlan) -> dict[str, lis
                 )
             found.setdefault(field, []).append(audience)
     return found
+
+
+def sign_planned(
+    key: pp.SigningKey,
+    kind: str,
+    data: Mapping[str, Any],
+    *,
+    trust: TrustStore,
+    gtin: str,
+    plan: SealPlan,
+    kem: pp.Kem,
+    time: int,
+    after: pp.Event | None,
+) -> tuple[pp.Event, tuple[pp.Box, ...]]:
+    """Sign an event, with the fields of ``plan`` sealed to the item's brand's audiences.
+
+    Raises:
+        DppError: as :func:`audiences_for` and :func:`passport.sign_sealed` (nothing signed).
+    """
+    if not plan:
+        return pp.sign_event(key, kind, data, time=time, after=after), ()
+    seal_to = audiences_for(trust, gtin, plan)
+    return pp.sign_sealed(key, kind, data, seal_to=seal_to, time=time, after=after, kem=kem)
 
 
 def seal_plan(value: object) -> dict[str, list[str]]:

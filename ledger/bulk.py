@@ -18,7 +18,7 @@ from passport.keyring import Keyring
 from passport.rules import Walker
 
 from . import db as _db
-from .audiences import audiences_for, seal_plan
+from .audiences import seal_plan, sign_planned
 from .store import Ledger, insert_events
 
 DEFAULT_BATCH: Final = 1000
@@ -121,9 +121,16 @@ def _sign(
         return pp.issue(signer, data, time=at)
     fields = {k: v for k, v in data.items() if k != "seal"}
     kem, boxes = sealing
-    audiences = audiences_for(keyring.trust, fields.get("gtin", ""), seal_plan(data["seal"]))
-    event, sealed = pp.sign_sealed(
-        signer, "production", fields, seal_to=audiences, time=at, after=None, kem=kem
+    event, sealed = sign_planned(
+        signer,
+        "production",
+        fields,
+        trust=keyring.trust,
+        gtin=fields.get("gtin", ""),
+        plan=seal_plan(data["seal"]),
+        kem=kem,
+        time=at,
+        after=None,
     )
     boxes[event.pid] = sealed
     return event

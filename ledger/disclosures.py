@@ -109,7 +109,8 @@ class Disclosures:
 
         Raises:
             SchemaError: a reason that is empty, too long, or not one line of visible text.
-            NotFoundError: the chain holds no box of that field (never sealed, or erased).
+            NotFoundError: the chain never held a box of that field.
+            ConflictError: the field was erased before.
         """
         reason = check_reason(reason)
         self.db.execute("PRAGMA secure_delete = ON")  # freed bytes are zeroed, not unlinked
@@ -117,7 +118,7 @@ class Disclosures:
             _db.ensure_restricted_tables(self.db)
             done = tuple(r for e in events if (r := self._erase_one(e, field, reason, time)))
             if not done:
-                raise NotFoundError(self._nothing_to_erase(events, field))
+                self._refuse(events, field)
         return done
 
     def _erase_one(self, event: Event, field: str, reason: str, time: int) -> Erasure | None:
@@ -141,11 +142,17 @@ class Disclosures:
         )
         return record
 
-    def _nothing_to_erase(self, events: Sequence[Event], field: str) -> str:
+    def _refuse(self, events: Sequence[Event], field: str) -> None:
+        """Say why there was nothing to erase.
+
+        Raises:
+            ConflictError: the field was erased before. NotFoundError: it was never sealed.
+        """
         earlier = [e for e in self.erasures(events[0].pid) if e.field == field] if events else []
         if earlier:
-            return f"{field} was already erased ({earlier[-1].describe()})"
-        return f"passport {events[0].pid.hex()[:16]}… holds no sealed {field} to erase"
+            raise pp.ConflictError(f"{field} was already erased ({earlier[-1].describe()})")
+        pid = events[0].pid.hex()[:16] if events else "?"
+        raise NotFoundError(f"passport {pid}… holds no sealed {field} to erase")
 
     def erasures(self, pid: bytes) -> tuple[Erasure, ...]:
         """The erasure records of passport ``pid``, oldest first."""
