@@ -56,9 +56,14 @@ def check_disclosures(
             raise DisclosureError(f"{boxes[0].label()}: boxes of one value name two fields")
     opened = _open(bundle, events, secrets)
     entries = tuple(
-        _entry(event, digest, by_digest.get((event.hash, digest), ()), opened)
-        for event in bundle.events
-        for digest in sorted(sealed_digests(event))
+        sorted(
+            (
+                _entry(event, digest, by_digest.get((event.hash, digest), ()), opened)
+                for event in bundle.events
+                for digest in sealed_digests(event)
+            ),
+            key=lambda e: (e.seq, e.field is None, e.field or "", e.digest),
+        )
     )
     if not entries and not secrets:
         return Findings(Status.SKIP, "no restricted data")
