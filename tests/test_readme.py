@@ -57,6 +57,10 @@ def test_the_main_job_runs(tmp_path: Path) -> None:
         "Forged copy caught",
         "Double sale caught",
         "Auditor: the log",
+        "Buyer sees: sealed-handbag.dpp: valid; compliance_documents: restricted (authorities)",
+        "Authority opens: site: Laboratorio Via Maggio 7, Firenze",
+        "Tampered box caught: invalid",
+        "Erasure: event 0: site erased",
     ):
         assert line in result.stdout, result.stdout
     assert (tmp_path / "demo" / "qr" / "handbag-link.png").is_file()
