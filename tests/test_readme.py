@@ -86,6 +86,19 @@ def test_every_walk_through_command_runs(tmp_path: Path) -> None:
     assert "nothing was dropped or changed" in out
     assert "0 problems" in out
     assert out.count("GENUINE: every check passed") >= 3
+    # Restricted data: the buyer sees fields and audiences, the authority opens its own, the
+    # erasure is shown, and the log and the check stay green after it.
+    assert "site: restricted (authorities)" in out
+    assert "repair_information: restricted (repairers)" in out
+    site = "Laboratorio Via Maggio 7, Firenze"
+    assert f"site: opened and verified against the signed digest: {site}" in out
+    sealed = [line for line in out.splitlines() if "serial MX-9" in line]
+    assert sealed
+    assert all(site not in line for line in sealed)  # its history never names the workshop
+    assert "site: erased (" in out
+    assert "event 0: site erased" in out
+    assert out.count("nothing was dropped or changed") >= 2
+    assert out.count("0 problems") >= 2
 
 
 def test_the_python_example_runs() -> None:
