@@ -47,9 +47,10 @@ def check_disclosures(
             a disclosure its event signs.
     """
     events = {e.hash: e for e in bundle.events}
+    signed = {e.hash: sealed_digests(e) for e in bundle.events}
     by_digest: dict[tuple[bytes, bytes], list[Box]] = {}
     for box in bundle.disclosures:
-        _check_place(box, events.get(box.event))
+        _check_place(box, events.get(box.event), signed)
         by_digest.setdefault((box.event, box.digest), []).append(box)
     for boxes in by_digest.values():
         if len({b.field for b in boxes}) > 1:
@@ -60,7 +61,7 @@ def check_disclosures(
             (
                 _entry(event, digest, by_digest.get((event.hash, digest), ()), opened)
                 for event in bundle.events
-                for digest in sealed_digests(event)
+                for digest in signed[event.hash]
             ),
             key=lambda e: (e.seq, e.field is None, e.field or "", e.digest),
         )
@@ -75,12 +76,12 @@ def check_disclosures(
     return Findings(Status.PASS, detail, entries)
 
 
-def _check_place(box: Box, event: Event | None) -> None:
+def _check_place(box: Box, event: Event | None, signed: dict[bytes, frozenset[bytes]]) -> None:
     if event is None:
         raise DisclosureError(
             f"{box.label()} names event {box.event.hex()[:16]}…, which is not in this bundle"
         )
-    if box.digest not in sealed_digests(event):
+    if box.digest not in signed[event.hash]:
         raise DisclosureError(f"{event.label()}: {box.label()} names a digest it does not sign")
     if box.field not in schema.sealable(event.type) or box.field in event.data:
         raise DisclosureError(
@@ -98,10 +99,11 @@ def _open(
         secret = keys.get(box.kid)
         if secret is not None:
             opened[(box.event, box.digest)] = open_box(box, secret)
-    for event_hash, event in events.items():
-        mine = [d for (h, _), d in opened.items() if h == event_hash]
-        if mine:
-            reveal(event, mine)  # digests signed, fields sealable, values fit the schema
+    by_event: dict[bytes, list[Disclosure]] = {}
+    for (event_hash, _), disclosure in opened.items():
+        by_event.setdefault(event_hash, []).append(disclosure)
+    for event_hash, disclosures in by_event.items():
+        reveal(events[event_hash], disclosures)  # digests signed, fields sealable, values fit
     return opened
 
 
