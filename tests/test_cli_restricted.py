@@ -262,3 +262,39 @@ def test_erasure_through_the_cli(home: Path, audiences: Path, tmp_path: Path) ->
     assert check.exit_code == 0, check.output
     assert "0 problems" in check.stdout
     assert run(home, "erase", "--vacuum").exit_code == 0
+
+
+def test_a_seller_seals_a_field_appended_to_the_bundle_file(
+    home: Path, audiences: Path, tmp_path: Path
+) -> None:
+    pid = _issue(home, "R-7").stdout.strip()
+    assert run(home, "record", "sale", pid, "--as", "boutique", "--owner", "alice").exit_code == 0
+    bundle = tmp_path / "bag.dpp"
+    assert run(home, "export", pid, "-o", str(bundle)).exit_code == 0
+    buyer = pp.SigningKey.generate().public_key.raw.hex()
+    resold = run(
+        home,
+        "record",
+        "resale",
+        str(bundle),
+        "--as",
+        "alice",
+        "--to-key",
+        buyer,
+        "--trust",
+        str(audiences),
+        "--platform",
+        "Vestiaire",
+        "--seal",
+        "platform=authorities",
+    )
+    assert resold.exit_code == 0, resold.output
+    assert b"Vestiaire" not in bundle.read_bytes()
+    opened = run(
+        home, "verify", str(bundle), "--trust", str(audiences), "--open", "authorities", "--json"
+    )
+    assert opened.exit_code == 0, opened.output
+    restricted = json.loads(opened.stdout)["files"][0]["restricted"]
+    assert [(r["seq"], r["field"], r["value"]) for r in restricted] == [
+        (2, "platform", "Vestiaire")
+    ]

@@ -109,6 +109,7 @@ def test_erasure_removes_the_bytes_and_leaves_chain_log_and_check_green(sealed: 
     assert [(r.seq, r.field) for r in records] == [(0, "site")]
     files = _files(ledger.path)
     assert all(b.ct not in files for b in site)  # zeroed by secure_delete, the WAL truncated
+    assert SITE.encode() not in files  # never there in clear, before or after
     assert all(b.ct in files for b in boxes if b.field != "site")
     assert ledger.log.root(ledger.log.size()) == root
     after = ledger.export(pid)
@@ -244,3 +245,15 @@ def test_recipient_keys_live_encrypted_in_the_key_store(tmp_path: Path) -> None:
     with pytest.raises(pp.DppError, match="group or others"):
         store.load("authorities", lambda: "pass phrase")
     assert recipient("x").kid != info.public_key.kid
+
+
+def test_check_reports_boxes_of_no_stored_event(sealed: Any) -> None:
+    ledger, _, boxes = sealed
+    stray = boxes[0]
+    ledger.db.execute(
+        "INSERT INTO disclosures (event, digest, field, audience, kem, kid, ct) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [bytes(32), stray.digest, stray.field, stray.audience, str(stray.kem), stray.kid, stray.ct],
+    )
+    problems = check_ledger(ledger.path, jobs=1, now=T0 + 4 * DAY).problems
+    assert [p.message for p in problems] == ["1 sealed boxes belong to no stored event"]

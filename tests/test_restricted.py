@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import passport as pp
-from passport import cbor, sealing, wire
+from passport import cbor, schema, sealing, wire
 from passport.disclose import disclose, parse_disclosure, split
 from passport.report import Access, Status
 from passport.sealed import seal_all
@@ -363,3 +363,13 @@ def test_seal_all_refuses_a_field_without_an_audience() -> None:
     _, disclosures = split("production", DATA, ["site"])
     with pytest.raises(pp.DisclosureError, match="sealed to no audience"):
         seal_all(event, disclosures, {})
+
+
+@pytest.mark.parametrize("kind", [str(t) for t in pp.EventType])
+def test_each_schema_lets_only_optional_fields_it_defines_be_sealed(kind: str) -> None:
+    document = schema.schema(kind)
+    sealable = set(schema.sealable(kind))
+    assert sealable <= set(document["properties"]) - {"sealed"}
+    assert not sealable & set(document.get("required", ()))
+    assert ("sealed" in document["properties"]) == bool(sealable)
+    assert not sealable & {"gtin", "serial", "owner", "to"}
