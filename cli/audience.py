@@ -90,7 +90,7 @@ def audience_new(
         raise UsageProblem(f"no ledger in {home.path}: --brand needs one (run `dpp init`)")
     info = recipients(home).create(name, home.passphrase.new, hybrid=not x25519_only)
     if root is not None:
-        with home.ledger(write=True) as ledger:
+        with home.ledger() as ledger:
             ledger.audiences.add(root, name, info.public_key)
     if as_json:
         emit_json(
@@ -127,7 +127,7 @@ def audience_add(home: Home, name: str, public_key: str, brand_name: str | None)
         key = pp.RecipientKey.from_bytes(bytes.fromhex(public_key.strip()))
     except ValueError:
         raise UsageProblem("PUBLIC-KEY is hex: what `dpp audience export` prints") from None
-    with home.ledger(write=True) as ledger:
+    with home.ledger() as ledger:
         root = _brand_root(home, ledger, brand_name)
         if root is None:
             raise UsageProblem("no brand root key in this home: an audience belongs to a brand")
