@@ -411,9 +411,11 @@ def trust_add(home: Home, file: str, rename: str | None) -> None:
         added = ledger.records.add_trust_store(store)
         for log in store.logs:
             ledger.records.add_log_verifier(log.to_vkey())
+        audiences = ledger.audiences.add_published(store)
     click.echo(
         f"Trusted {plural(len(store.roots), 'brand root')} ({added} new) and "
         f"{plural(len(store.logs), 'log')}"
+        + (f"; learnt {plural(audiences, 'audience key')}" if audiences else "")
     )
 
 

@@ -33,7 +33,7 @@ TARGETS = {"issue_ratio": 0.70, "verify_ratio": 0.85, "check_speedup": 1.7}
 @click.option("--repeat", default=3, show_default=True, type=click.IntRange(1, 50))
 @json_option
 def bench(items: int, events: int, jobs: int | None, repeat: int, as_json: bool) -> None:
-    """Measure issuance, verification, checks, proofs and storage against this machine's limits.
+    """Measure issuance, verification, checks, proofs, storage and sealing on this machine.
 
     Ratios compare the real code paths with the primitive ceiling (Ed25519, SHA-256, CBOR,
     SQLite) measured in the same run, so they mean the same on any machine.
@@ -91,6 +91,11 @@ def bench(items: int, events: int, jobs: int | None, repeat: int, as_json: bool)
         f"storage  {result['bytes_per_event']:.0f} bytes per event on disk (target <= 650), "
         f"{result['details']['bytes_per_event_vacuumed']:.0f} once vacuumed"
     )
+    for kem, cost in result["restricted_us"].items():
+        click.echo(
+            f"restricted {cost['fields']} sealed fields per event, {kem}: sealing "
+            f"{cost['seal_us']:.0f} µs, opening {cost['open_us']:.0f} µs per event"
+        )
     parts = result["breakdown_us"]
     for path, figures in parts.items():
         click.echo(

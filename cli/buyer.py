@@ -33,6 +33,7 @@ from .env import (
 from .items import is_bundle_path, trust_for
 from .main import dpp
 from .render import print_report
+from .sealing import load_openers, open_option
 
 
 def _scanned_matches(
@@ -80,6 +81,7 @@ def describe_link(link: DigitalLink) -> str:
     "--qr", "image", type=click.Path(dir_okay=False), help="A photo of the item's QR code."
 )
 @click.option("--at", "at", type=TimeParam(), help="Verify as of this time (default: now).")
+@open_option
 @json_option
 @click.pass_obj
 def verify(
@@ -89,14 +91,18 @@ def verify(
     link: str | None,
     image: str | None,
     at: int | None,
+    openers: tuple[str, ...],
     as_json: bool,
 ) -> None:
-    """Verify a bundle offline: signatures, chain, authority, ownership, log.
+    """Verify a bundle offline: signatures, chain, authority, ownership, log, restricted data.
 
     Exit code 0 if valid (warnings are printed), 1 if invalid, 2 if unreadable.
     With two bundles of one passport, reports a fork (or a clone) with the signed events.
     With a UNTP credential (application/vc+cose, from `dpp export --format untp --sign`)
     and the bundle of the passport it names, checks who signed it and that it matches.
+
+    Restricted fields are listed with their audiences; --open KEYNAME opens those sealed to
+    that recipient key, each shown only if it matches the digest its event signed.
 
     \b
     Examples:
@@ -104,6 +110,7 @@ def verify(
       dpp verify bag.dpp --trust trust.json --qr photo.png
       dpp verify copy-a.dpp copy-b.dpp --trust trust.json
       dpp verify bag.vc.cose bag.dpp --trust trust.json
+      dpp verify bag.dpp --trust trust.json --open authorities
     """
     if len(files) > 2:
         raise UsageProblem("give one bundle, or two to compare")
@@ -118,7 +125,10 @@ def verify(
     trust, known = trust_for(home, trust_file)
     now = at if at is not None else system_clock()
     bundles = [read_bundle(path) for path in files]
-    reports = [pp.verify(b, trust, now=now, known_revocations=known) for b in bundles]
+    keys = load_openers(home, openers)
+    reports = [
+        pp.verify(b, trust, now=now, known_revocations=known, open_with=keys) for b in bundles
+    ]
     matches, compared = _scanned_matches(reports[0], bundles[0], link, image)
     conflicts = (
         find_conflicts(bundles[0], bundles[1], trust, now=now, known_revocations=known)

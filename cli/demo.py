@@ -26,7 +26,8 @@ def demo(directory: str) -> None:
     A brand with a factory, a boutique, an outlet and a repairer; 500 items issued; one sold
     in the boutique and resold twice, one sold through the outlet, one repaired, one reported
     stolen; bundles and QR codes written; every bundle verified offline; a forged copy and a
-    double sale caught; the log audited.
+    double sale caught; the log audited; a workshop sealed to authorities and repair
+    information to repairers, opened by an authority, and erased.
 
     \b
     Example:

@@ -12,6 +12,7 @@ import click
 
 import passport as pp
 from ledger import issue_many, system_clock
+from ledger.audiences import sign_planned
 from ledger.files import MAX_TEXT_FILE, append_to_bundle, read_bounded, read_bundle, write_atomic
 from ledger.rows import read_rows
 from passport import gs1, schema, wire
@@ -30,6 +31,14 @@ from .env import (
 )
 from .main import dpp
 from .render import print_report
+from .sealing import (
+    erasures_json,
+    load_openers,
+    open_option,
+    parse_seal,
+    print_erasures,
+    seal_options,
+)
 
 
 def read_json_object(path: str, what: str) -> dict[str, Any]:
@@ -78,6 +87,7 @@ def is_bundle_path(reference: str) -> bool:
     help="Issue one passport per row of a .csv or .jsonl file.",
 )
 @click.option("--batch", default=1000, show_default=True, help="Rows per transaction.")
+@seal_options
 @json_option
 @click.pass_obj
 def issue(
@@ -89,6 +99,8 @@ def issue(
     data_file: str | None,
     rows_file: str | None,
     batch: int,
+    seal: tuple[str, ...],
+    kem: str,
     as_json: bool,
 ) -> None:
     """Issue passports: one (--gtin, --serial) or many (--from FILE).
@@ -97,26 +109,47 @@ def issue(
     CSV columns (header row; only gtin and serial are required):
       gtin, serial, brand, model, category, made_in, site, made_on (YYYY-MM-DD),
       recycled_content (%), care, materials ("calf leather:85:FR;brass:15:IT"),
-      repair_score (0-100), spare_parts_years, repair_instructions
-    A .jsonl file holds one JSON object of production data per line.
+      repair_score (0-100), spare_parts_years, repair_instructions,
+      repair_information, compliance_documents ("EU DoC 114;REACH 33 statement"),
+      substances_of_concern ("lead:7439-92-1:zipper;..."), and
+      seal: the row's fields sealed to audiences ("site=authorities;...")
+    A .jsonl file holds one JSON object of production data per line ("seal": {...}).
+    --seal FIELD=AUDIENCE seals a field to one of the brand's audiences: the passport
+    signs only a salted digest; the value goes, encrypted, to the audience's keys.
     \b
     Examples:
       dpp issue --brand maison --gtin 03614270000423 --serial MX-1 --data bag.json
       dpp issue --brand maison --as factory --from run-2026-05.csv
+      dpp issue --brand maison --gtin 03614270000423 --serial MX-2 --data bag.json \\
+        --seal site=authorities --seal repair_information=repairers
     """
     signer = home.signing_key(signer_name or brand_name)
+    plan = parse_seal(seal)
     if rows_file:
-        if gtin or serial or data_file:
-            raise UsageProblem("--from issues from a file: leave out --gtin, --serial and --data")
-        _issue_many(home, signer, rows_file, batch, as_json)
+        if gtin or serial or data_file or plan:
+            raise UsageProblem(
+                "--from issues from a file: leave out --gtin, --serial, --data and --seal "
+                "(the file's seal column says what to seal)"
+            )
+        _issue_many(home, signer, rows_file, batch, as_json, pp.Kem(kem))
         return
     if not gtin or not serial:
         raise UsageProblem("give --gtin and --serial (or --from FILE)")
     data = read_json_object(data_file, "production data") if data_file else {}
     data.update({"gtin": gs1.normalize_gtin(gtin), "serial": serial})
     with home.ledger(write=True) as ledger:
-        event = pp.issue(signer, data, time=ledger.clock())
-        ledger.append(event)
+        event, boxes = sign_planned(
+            signer,
+            "production",
+            data,
+            trust=ledger.trust(),
+            gtin=data["gtin"],
+            plan=plan,
+            kem=pp.Kem(kem),
+            time=ledger.clock(),
+            after=None,
+        )
+        ledger.append(event, boxes=boxes)
     missing = schema.missing_product_fields(data)
     if missing:
         click.echo(f"warning: an ESPR passport should also carry: {', '.join(missing)}", err=True)
@@ -127,14 +160,14 @@ def issue(
 
 
 def _issue_many(
-    home: Home, signer: pp.SigningKey, rows_file: str, batch: int, as_json: bool
+    home: Home, signer: pp.SigningKey, rows_file: str, batch: int, as_json: bool, kem: pp.Kem
 ) -> None:
     rows = read_rows(rows_file)  # the whole file, checked before anything is signed
     update, close = progress(len(rows), "Issuing")
     with home.ledger(write=True) as ledger:
         try:
             summary = issue_many(
-                ledger, signer, (r for _, r in rows), batch_size=batch, progress=update
+                ledger, signer, (r for _, r in rows), batch_size=batch, progress=update, kem=kem
             )
         finally:
             close()
@@ -215,6 +248,7 @@ EVENT_TYPES = (
     help="JSON file of event data (options given here override it).",
 )
 @trust_option
+@seal_options
 @json_option
 @click.pass_obj
 def record(
@@ -230,22 +264,35 @@ def record(
       dpp record sale 3f1c9a2b --as boutique --owner alice --channel boutique
       dpp record resale bag.dpp --as alice --to-key "$(dpp key export bob --raw)"
       dpp record repair 3f1c9a2b --as repairer --work "new handles" --part handle
+      dpp record repair 3f1c9a2b --as repairer --work "new lining" --part lining \\
+        --seal parts=authorities
     """
     as_json = options.pop("as_json")
     trust_file = options.pop("trust_file")
+    sealing = (parse_seal(options.pop("seal")), pp.Kem(options.pop("kem")))
     kind = event_type.replace("-", "_")
     data, keys, salt = _event_data(home, kind, options)
     signer = home.signing_key(signer_name)
     keys.append(signer.public_key)  # an owner's or independent signer's key travels with the chain
     if is_bundle_path(reference):
-        event, report = _append_to_file(home, reference, signer, kind, data, keys, trust_file)
+        event, report = _append_to_file(
+            home, reference, signer, (kind, data, sealing), keys, trust_file
+        )
     else:
         with home.ledger(write=True) as ledger:
-            head = ledger.chain(resolve(ledger, reference))[-1]
-            event = pp.sign_event(
-                signer, kind, data, time=max(ledger.clock(), head.time), after=head
+            chain = ledger.chain(resolve(ledger, reference))
+            event, boxes = sign_planned(
+                signer,
+                kind,
+                data,
+                trust=ledger.trust(),
+                gtin=chain[0].data["gtin"],
+                plan=sealing[0],
+                kem=sealing[1],
+                time=max(ledger.clock(), chain[-1].time),
+                after=chain[-1],
             )
-            report = ledger.append(event, keys=keys)
+            report = ledger.append(event, keys=keys, boxes=boxes)
     if as_json:
         emit_json(
             {
@@ -330,17 +377,29 @@ def _append_to_file(
     home: Home,
     path: str,
     signer: pp.SigningKey,
-    kind: str,
-    data: dict[str, Any],
+    what: tuple[str, dict[str, Any], tuple[dict[str, list[str]], pp.Kem]],
     keys: list[pp.PublicKey],
     trust_file: str | None,
 ) -> tuple[pp.Event, pp.Report]:
+    kind, data, (plan, kem) = what
     trust, known = trust_for(home, trust_file)
     bundle = read_bundle(path)
     head = bundle.events[-1]
     now = system_clock()
-    event = pp.sign_event(signer, kind, data, time=max(now, head.time), after=head)
-    report = append_to_bundle(path, event, trust, now=now, keys=keys, known_revocations=known)
+    event, boxes = sign_planned(
+        signer,
+        kind,
+        data,
+        trust=trust,
+        gtin=bundle.events[0].data["gtin"],
+        plan=plan,
+        kem=kem,
+        time=max(now, head.time),
+        after=head,
+    )
+    report = append_to_bundle(
+        path, event, trust, now=now, keys=keys, known_revocations=known, boxes=boxes
+    )
     return event, report
 
 
@@ -370,6 +429,7 @@ def trust_for(
 @dpp.command()
 @click.argument("reference", metavar="PASSPORT")
 @trust_option
+@open_option
 @json_option
 @click.option(
     "--format",
@@ -380,17 +440,25 @@ def trust_for(
 )
 @click.pass_obj
 def show(
-    home: Home, reference: str, trust_file: str | None, as_json: bool, fmt: str | None
+    home: Home,
+    reference: str,
+    trust_file: str | None,
+    openers: tuple[str, ...],
+    as_json: bool,
+    fmt: str | None,
 ) -> None:
     """Show a passport's history as a person reads it, with its owner and flags.
 
     Exit code 0 if valid (warnings are printed), 1 if invalid (NOT GENUINE), 2 if
-    unreadable: the same as dpp verify.
+    unreadable: the same as dpp verify. Restricted fields are listed with their audiences;
+    --open KEYNAME shows those sealed to that recipient key, verified against the signed
+    digests. Erasures are listed.
 
     \b
     Examples:
       dpp show 3f1c9a2b
       dpp show 3f1c9a2b --json --format epcis
+      dpp show 3f1c9a2b --open authorities
     """
     if fmt is not None:
         from . import exports
@@ -399,18 +467,27 @@ def show(
             raise UsageProblem("--format chooses what --json prints: add --json")
         emit_json(exports.view(exports.load(home, reference, trust_file), fmt))
         return
+    keys = load_openers(home, openers)
+    erasures: tuple[Any, ...] = ()
     if is_bundle_path(reference):
         trust, known = trust_for(home, trust_file)
         report = pp.verify(
-            read_bundle(reference), trust, now=system_clock(), known_revocations=known
+            read_bundle(reference),
+            trust,
+            now=system_clock(),
+            known_revocations=known,
+            open_with=keys,
         )
     else:
         with home.reader() as ledger:
-            report = ledger.verify(resolve(ledger, reference))
+            pid = resolve(ledger, reference)
+            report = ledger.verify(pid, open_with=keys)
+            erasures = ledger.disclosures.erasures(pid)
     if as_json:
-        emit_json(report.to_dict())
+        emit_json({**report.to_dict(), "erasures": erasures_json(erasures)})
     else:
         print_report(report, f"Passport {short(report.pid)}", checks=not report)
+        print_erasures(erasures)
     if not report:
         raise click.exceptions.Exit(1)
 
@@ -499,7 +576,12 @@ def import_(home: Home, files: tuple[str, ...], as_json: bool) -> None:
                 results.append({"file": path, "error": str(error)})
             else:
                 results.append(
-                    {"file": path, "pid": result.pid.hex(), "new_events": result.new_events}
+                    {
+                        "file": path,
+                        "pid": result.pid.hex(),
+                        "new_events": result.new_events,
+                        "new_boxes": result.new_boxes,
+                    }
                 )
             update(done)
     close()
@@ -510,9 +592,10 @@ def import_(home: Home, files: tuple[str, ...], as_json: bool) -> None:
             if "error" in entry:
                 click.echo(f"{entry['file']}: refused: {entry['error']}", err=True)
             else:
+                boxes = f", {entry['new_boxes']} new sealed boxes" if entry["new_boxes"] else ""
                 click.echo(
                     f"{entry['file']}: passport {entry['pid'][:16]}, "
-                    f"{entry['new_events']} new events"
+                    f"{entry['new_events']} new events{boxes}"
                 )
     if any("error" in entry for entry in results):
         raise click.exceptions.Exit(1)

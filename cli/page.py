@@ -124,6 +124,7 @@ def passport_page(
     parts = [
         verdict,
         _product(report, product),
+        _restricted(report),
         _timeline(report),
         _owner(report),
         _log(report),
@@ -257,3 +258,23 @@ def _log(report: pp.Report) -> str:
         else ""
     )
     return f'<section id="log"><h2>Public record</h2><p>{plain}</p>{detail}</section>'
+
+
+def _restricted(report: pp.Report) -> str:
+    """Which fields are restricted, to whom, or erased: never a value, even an opened one."""
+    if not report.restricted:
+        return ""
+    rows = []
+    for entry in report.restricted:
+        if entry.field is None:
+            what = "erased, or not shared with this copy"
+        elif entry.audiences:
+            what = f"restricted to {', '.join(entry.audiences)}"
+        else:
+            what = "erased"
+        rows.append(f"<dt>{escape(entry.field or 'a value')}</dt><dd>{escape(what)}</dd>")
+    return (
+        '<section id="restricted"><h2>Restricted data</h2><p>Sealed to the audiences '
+        "the brand chose: this passport signs only a salted digest of each value.</p>"
+        f"<dl>{''.join(rows)}</dl></section>"
+    )

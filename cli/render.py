@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import click
 
 import passport as pp
-from passport.report import Status
+from passport.report import Access, Status
 
 from .env import short
 
@@ -52,6 +55,7 @@ def print_report(
         for entry in report.history:
             click.echo(f"    {entry.when()}  {entry.summary}")
             click.echo(f"    {'':20}  by {entry.actor}")
+    print_restricted(report)
     if report:
         flags = ", ".join(sorted(report.flags)) or "none"
         click.echo(
@@ -60,3 +64,22 @@ def print_report(
         )
     for failure in report.failures:
         click.echo(f"  Why: {failure.detail}")
+
+
+def print_restricted(report: pp.Report) -> None:
+    """One line per restricted value: restricted (audiences), opened and verified, or erased."""
+    if not report.restricted:
+        return
+    click.echo("  Restricted data:")
+    for entry in report.restricted:
+        line = f"    event {entry.seq}  {entry.describe()}"
+        if entry.access is Access.VERIFIED:
+            line += f": {value_text(entry.value)}"
+        click.echo(line)
+
+
+def value_text(value: Any) -> str:
+    """An opened value on one line: printable text as it is, anything else as JSON."""
+    if isinstance(value, str) and value.isprintable():
+        return value
+    return json.dumps(value, ensure_ascii=False)

@@ -21,6 +21,7 @@ from passport.keyring import Keyring
 from passport.rules import Walker
 
 from . import db as _db
+from .audiences import seal_plan, sign_planned
 from .errors import IssueStoppedError
 from .store import Ledger, insert_events
 
@@ -49,10 +50,13 @@ def issue_many(
     time: int | None = None,
     batch_size: int = DEFAULT_BATCH,
     progress: Progress | None = None,
+    kem: pp.Kem = pp.Kem.X25519,
 ) -> IssueSummary:
     """Issue one passport per item of production data, in batches of ``batch_size``.
 
-    ``progress`` is called with the number of items handled after each batch.
+    ``progress`` is called with the number of items handled after each batch. An item's
+    ``seal`` entry (not production data) seals fields to audiences: {field: audience name(s)};
+    their boxes use ``kem`` and are stored with the batch.
 
     Raises:
         IssueStoppedError: the ledger could not store a batch (a full disk, a read-only
@@ -68,7 +72,9 @@ def issue_many(
     try:
         while batch := list(islice(numbered, batch_size)):
             at = ledger.clock() if time is None else time
-            _store(ledger, _prepare(signer, batch, at, keyring, tally.refused), tally)
+            boxes: dict[bytes, tuple[pp.Box, ...]] = {}
+            ready = _prepare(signer, batch, at, keyring, tally.refused, sealing=(kem, boxes))
+            _store(ledger, ready, tally, boxes)
             done += len(batch)
             if progress is not None:
                 progress(done)
@@ -107,14 +113,19 @@ def _prepare(
     at: int,
     keyring: Keyring,
     refused: list[tuple[int, str]],
+    *,
+    sealing: tuple[pp.Kem, dict[bytes, tuple[pp.Box, ...]]],
 ) -> dict[tuple[str, str, str], tuple[int, pp.Event]]:
-    """Sign and check each item; keyed by (brand, GTIN, serial) so duplicates are caught."""
+    """Sign and check each item; keyed by (brand, GTIN, serial) so duplicates are caught.
+
+    The boxes of each item's sealed fields go into ``sealing[1]``, by passport id.
+    """
     ready: dict[tuple[str, str, str], tuple[int, pp.Event]] = {}
     for index, data in batch:
         try:
             if not isinstance(data, Mapping):
                 raise pp.SchemaError("an item is a map of production data")
-            event = pp.issue(signer, data, time=at)
+            event = _sign(signer, data, at, keyring, sealing)
             walker = Walker(keyring)
             walker.apply(event)  # the signer's authority and the brand's GS1 prefixes
         except pp.DppError as exc:
@@ -128,8 +139,37 @@ def _prepare(
     return ready
 
 
+def _sign(
+    signer: pp.SigningKey,
+    data: Mapping[str, Any],
+    at: int,
+    keyring: Keyring,
+    sealing: tuple[pp.Kem, dict[bytes, tuple[pp.Box, ...]]],
+) -> pp.Event:
+    if "seal" not in data:
+        return pp.issue(signer, data, time=at)
+    fields = {k: v for k, v in data.items() if k != "seal"}
+    kem, boxes = sealing
+    event, sealed = sign_planned(
+        signer,
+        "production",
+        fields,
+        trust=keyring.trust,
+        gtin=fields.get("gtin", ""),
+        plan=seal_plan(data["seal"]),
+        kem=kem,
+        time=at,
+        after=None,
+    )
+    boxes[event.pid] = sealed
+    return event
+
+
 def _store(
-    ledger: Ledger, ready: dict[tuple[str, str, str], tuple[int, pp.Event]], tally: _Tally
+    ledger: Ledger,
+    ready: dict[tuple[str, str, str], tuple[int, pp.Event]],
+    tally: _Tally,
+    boxes: dict[bytes, tuple[pp.Box, ...]],
 ) -> None:
     """Store one batch in one transaction; an item stored already is counted, not stored."""
     with _db.write(ledger.db):
@@ -144,6 +184,7 @@ def _store(
                     tally.mine[pid] = index
         events = [event for _, event in ready.values()]
         insert_events(ledger.db, events, {e.pid: key for key, (_, e) in ready.items()})
+        ledger.disclosures.insert(box for e in events for box in boxes.get(e.pid, ()))
         if events and ledger.checkpoints.key is not None:
             ledger.checkpoints.sign_in_transaction()
     for index, event in ready.values():

@@ -223,6 +223,7 @@ def _ledger_wide(ledger: Ledger) -> list[Problem]:
             Keyring(trust).add_revocations([wire.parse_revocations(raw)])
         except pp.DppError as exc:
             problems.append(Problem(None, f"stored revocation list: {exc}"))
+    problems += [Problem(None, m) for m in ledger.disclosures.problems()]
     return problems + _index_problems(ledger) + _log_problems(ledger)
 
 

@@ -33,6 +33,7 @@ _APPEND_ONLY: Final = (
     ("evidence", "evidence is append-only"),
     ("log_nodes", "the log is append-only"),
     ("checkpoints", "checkpoints are append-only"),
+    ("erasures", "erasure records are append-only"),
 )
 _TRIGGERS: Final = tuple(
     f"""CREATE TRIGGER IF NOT EXISTS {table}_append_only_{op.lower()} BEFORE {op} ON {table}
@@ -81,6 +82,25 @@ _SCHEMA: Final = (
     """CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL)""",
     """CREATE UNIQUE INDEX IF NOT EXISTS evidence_pair ON evidence (first, second)""",
 )
+# Restricted data, additive to version 2 (no new version: nothing else changes). A file from
+# an earlier dpp gains these tables the first time restricted data or an audience is written
+# to it (ensure_restricted_tables); until then they read as empty. Sealed boxes are the one
+# kind of row a ledger deletes (erasure, with secure_delete); each erasure leaves a record.
+RESTRICTED_SCHEMA: Final = (
+    """CREATE TABLE IF NOT EXISTS disclosures (id INTEGER PRIMARY KEY, event BLOB NOT NULL,
+       digest BLOB NOT NULL, field TEXT NOT NULL, audience TEXT NOT NULL, kem TEXT NOT NULL,
+       kid BLOB NOT NULL, ct BLOB NOT NULL)""",
+    """CREATE UNIQUE INDEX IF NOT EXISTS disclosures_box
+       ON disclosures (event, digest, audience, kid)""",
+    """CREATE TABLE IF NOT EXISTS erasures (id INTEGER PRIMARY KEY, pid BLOB NOT NULL,
+       event BLOB NOT NULL, seq INTEGER NOT NULL, field TEXT NOT NULL, digests TEXT NOT NULL,
+       time INTEGER NOT NULL, reason TEXT NOT NULL)""",
+    """CREATE INDEX IF NOT EXISTS erasures_event ON erasures (event, field)""",
+    # A brand root's audiences: who may open its restricted data (published in trust files).
+    """CREATE TABLE IF NOT EXISTS audiences (root BLOB NOT NULL, name TEXT NOT NULL,
+       kid BLOB NOT NULL, key BLOB NOT NULL, PRIMARY KEY (root, name, kid)) WITHOUT ROWID""",
+)
+_RESTRICTED_TRIGGERS: Final = tuple(t for t in _TRIGGERS if " ON erasures" in t)
 
 
 def connect(
@@ -195,12 +215,27 @@ def _unusable(exc: sqlite3.DatabaseError, path: Path) -> StorageError:
 
 def create_schema(db: sqlite_utils.Database) -> None:
     """Create the tables, indexes and triggers that are missing, and stamp the version."""
-    for statement in (*_SCHEMA, *_TRIGGERS):
+    for statement in (*_SCHEMA, *RESTRICTED_SCHEMA, *_TRIGGERS):
         db.execute(statement)
     db.execute(
         "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
         [str(SCHEMA_VERSION)],
     )
+
+
+def has_restricted_tables(db: sqlite_utils.Database) -> bool:
+    """Whether the file holds the restricted-data tables (a file from an earlier dpp may not)."""
+    row = db.execute(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+        "('disclosures', 'erasures', 'audiences')"
+    ).fetchone()
+    return bool(row[0] == len(("disclosures", "erasures", "audiences")))
+
+
+def ensure_restricted_tables(db: sqlite_utils.Database) -> None:
+    """Create the restricted-data tables if the file lacks them (inside a write transaction)."""
+    for statement in (*RESTRICTED_SCHEMA, *_RESTRICTED_TRIGGERS):
+        db.execute(statement)
 
 
 def _check_version(db: sqlite_utils.Database, path: Path) -> None:

@@ -2,7 +2,7 @@
 
 A brand and its delegates; items issued, sold, resold, repaired, moved to the outlet, stolen;
 bundles and QR codes written; everything verified offline as a buyer would; a forged copy and
-a double sale caught.
+a double sale caught; restricted data sealed, opened by its audience, and erased.
 
 Demo keys use a lighter scrypt setting (2^15) so the story runs in seconds; real homes use 2^17.
 """
@@ -22,7 +22,7 @@ from passport.checkpoint import read_unverified
 from passport.evidence import find_conflicts
 from passport.qr import offline_payload, read_payload
 
-from . import qrimage
+from . import demo_restricted, qrimage
 from .bulk import issue_many
 from .errors import ForkError
 from .files import append_to_bundle, read_bundle, read_trust, write_atomic
@@ -92,6 +92,7 @@ def run(directory: Path | str, say: Say) -> DemoResult:
         _buyer(story, bundles)
         _attacks(story, bundles, pids)
         _audit(story)
+        demo_restricted.play(story)
     finally:
         story.ledger.close()
     return DemoResult(directory, bundles, story.ok)

@@ -175,11 +175,13 @@ def append_to_bundle(
     now: int,
     keys: Iterable[pp.PublicKey] = (),
     known_revocations: Iterable[pp.RevocationList] = (),
+    boxes: Iterable[pp.Box] = (),
 ) -> pp.Report:
     """Append ``event`` to the bundle file at ``path`` once the longer chain verifies.
 
     The log entry is kept for the events it covers: the new event is reported as not yet in
-    the brand's log until a ledger that imports the file logs it.
+    the brand's log until a ledger that imports the file logs it. The file's sealed boxes are
+    kept; ``boxes`` (the new event's) join them.
 
     Raises:
         DppError: the file does not parse, or the new chain does not verify; the file is unchanged.
@@ -194,6 +196,7 @@ def append_to_bundle(
         tuple(k for k in new_keys if pp.kid_of(k) in named),
         bundle.revocations,
         bundle.log,
+        disclosures=(*bundle.disclosures, *boxes),
     )
     report = pp.verify(longer, trust, now=now, known_revocations=known_revocations)
     report.raise_for_outcome()

@@ -190,10 +190,10 @@ class KeyStore:
 
     # -- files -------------------------------------------------------------------------------
 
-    def _path(self, name: str) -> Path:
+    def _path(self, name: str, suffix: str = SUFFIX) -> Path:
         if not isinstance(name, str) or not _NAME.fullmatch(name):
             raise KeyStoreError(f"key name {name!r}: use 1-64 letters, digits, '.', '_' or '-'")
-        return self.directory / f"{name}{SUFFIX}"
+        return self.directory / f"{name}{suffix}"
 
     def _write_new(self, path: Path, content: bytes) -> None:
         """Write a new key file whole or not at all: a temporary file, fsync, then a link.
@@ -222,8 +222,8 @@ class KeyStore:
         finally:
             Path(temporary).unlink(missing_ok=True)
 
-    def _read(self, name: str) -> dict[str, Any]:
-        path = self._path(name)
+    def _read(self, name: str, suffix: str = SUFFIX) -> dict[str, Any]:
+        path = self._path(name, suffix)
         try:
             mode = path.stat().st_mode
         except FileNotFoundError:

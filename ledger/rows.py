@@ -30,6 +30,7 @@ TEXT_COLUMNS: Final = (
     "site",
     "made_on",
     "care",
+    "repair_information",
 )
 CSV_COLUMNS: Final = (
     *TEXT_COLUMNS,
@@ -38,6 +39,9 @@ CSV_COLUMNS: Final = (
     "repair_score",
     "spare_parts_years",
     "repair_instructions",
+    "substances_of_concern",
+    "compliance_documents",
+    "seal",
 )
 _DIGITS: Final = re.compile(r"[0-9]{1,18}")  # ASCII digits that fit a field
 
@@ -134,7 +138,39 @@ def csv_row(row: dict[str, str]) -> dict[str, Any]:
         repairability["instructions"] = cells["repair_instructions"]
     if repairability:
         data["repairability"] = repairability
+    return data | _restricted_cells(cells)
+
+
+def _restricted_cells(cells: dict[str, str]) -> dict[str, Any]:
+    """The ESPR Annex III columns, and the seal column (``field=audience;...``), of a row."""
+    data: dict[str, Any] = {}
+    if "compliance_documents" in cells:
+        data["compliance_documents"] = [
+            p.strip() for p in cells["compliance_documents"].split(";") if p.strip()
+        ]
+    if "substances_of_concern" in cells:
+        data["substances_of_concern"] = [
+            _substance(p) for p in cells["substances_of_concern"].split(";") if p.strip()
+        ]
+    if "seal" in cells:
+        plan: dict[str, list[str]] = {}
+        for spec in (p.strip() for p in cells["seal"].split(";") if p.strip()):
+            field, _, audience = spec.partition("=")
+            # A malformed spec goes on as it is: seal_plan names what is wrong with it.
+            names = plan.setdefault(field.strip() if audience.strip() else spec, [])
+            if audience.strip() and audience.strip() not in names:
+                names.append(audience.strip())
+        data["seal"] = plan
     return data
+
+
+def _substance(text: str) -> dict[str, Any]:
+    parts = [p.strip() for p in text.split(":")]
+    found: dict[str, Any] = {"substance": parts[0]}
+    for name, value in zip(("cas", "location"), parts[1:], strict=False):
+        if value:
+            found[name] = value
+    return found
 
 
 def _number(text: str) -> int | str:

@@ -26,6 +26,8 @@ from passport.trust import TrustStore
 from passport.verify import named_kids
 
 from . import db as _db
+from .audiences import Audiences
+from .disclosures import Disclosures
 from .errors import AmbiguousError, CloneError, ForkError, MovedOnError, NotFoundError
 from .log import Checkpoints, MerkleLog
 from .records import Records
@@ -54,11 +56,12 @@ class PassportRow:
 
 @dataclass(frozen=True)
 class ImportResult:
-    """What an import stored: the passport and how many events were new (0: nothing changed)."""
+    """What an import stored: the passport, how many events and sealed boxes were new."""
 
     pid: bytes
     new_events: int
     report: pp.Report
+    new_boxes: int = 0
 
 
 class Ledger:
@@ -71,6 +74,8 @@ class Ledger:
         self.log = MerkleLog(database)
         self.records = Records(database)
         self.checkpoints = Checkpoints(database, self.log)
+        self.disclosures = Disclosures(database)
+        self.audiences = Audiences(database)
 
     @classmethod
     def create(cls, path: Path | str, *, clock: Clock = system_clock) -> Ledger:
@@ -96,8 +101,8 @@ class Ledger:
         return cls(_db.connect(path, timeout=timeout, read_only=read_only), path, clock)
 
     def trust(self) -> TrustStore:
-        """The ledger's trust store: brand roots and log verifier keys."""
-        return self.records.trust()
+        """The ledger's trust store: brand roots (with their audiences) and log verifier keys."""
+        return self.audiences.attach(self.records.trust())
 
     def revocations(self) -> tuple[RevocationList, ...]:
         """The newest stored revocation list of each issuer."""
@@ -306,7 +311,11 @@ class Ledger:
             if not chain:
                 raise NotFoundError(f"no passport {pid.hex()[:16]}… in this ledger")
             bundle = self._assemble(chain)
-            return replace(bundle, log=self._log_entry(bundle.events))
+            return replace(
+                bundle,
+                log=self._log_entry(bundle.events),
+                disclosures=self.disclosures.boxes(bundle.events),
+            )
 
     def _log_entry(self, events: Sequence[Event]) -> pp.LogEntry | None:
         """The newest checkpoint and an inclusion proof per event, if it covers them all."""
@@ -325,11 +334,20 @@ class Ledger:
         """Passport ``pid`` as bundle bytes (``.dpp``)."""
         return wire.bundle_to_bytes(self.bundle(pid))
 
-    def verify(self, pid: bytes) -> pp.Report:
-        """Verify a stored passport as an offline verifier would see its exported bundle."""
-        return pp.verify(
-            self.bundle(pid), self.trust(), now=self.clock(), known_revocations=self.revocations()
+    def verify(self, pid: bytes, *, open_with: Iterable[pp.RecipientSecret] = ()) -> pp.Report:
+        """Verify a stored passport as an offline verifier would see its exported bundle.
+
+        ``open_with`` are recipient keys that open its restricted values; erased values are
+        named by their erasure records.
+        """
+        report = pp.verify(
+            self.bundle(pid),
+            self.trust(),
+            now=self.clock(),
+            known_revocations=self.revocations(),
+            open_with=open_with,
         )
+        return self.disclosures.annotate(report)
 
     def _assemble(
         self,
@@ -369,11 +387,17 @@ class Ledger:
     # -- append ------------------------------------------------------------------------------
 
     def append(
-        self, event: Event, *, certs: Iterable[Certificate] = (), keys: Iterable[pp.PublicKey] = ()
+        self,
+        event: Event,
+        *,
+        certs: Iterable[Certificate] = (),
+        keys: Iterable[pp.PublicKey] = (),
+        boxes: Iterable[pp.Box] = (),
     ) -> pp.Report:
         """Verify ``event`` against its stored chain and store it (seq 0 starts a passport).
 
-        ``certs`` and ``keys`` are records the event needs that the ledger may not hold yet.
+        ``certs`` and ``keys`` are records the event needs that the ledger may not hold yet;
+        ``boxes`` are the sealed values of its restricted fields.
 
         Raises:
             MovedOnError: the passport's head moved on since the event was made: retry.
@@ -394,11 +418,13 @@ class Ledger:
                         f"{len(stored)} events; re-read it and retry"
                     )
             bundle = self._assemble((*stored, event), certs=certs, keys=raw_keys)
+            bundle = replace(bundle, disclosures=tuple(boxes))
             report = pp.verify(
                 bundle, self.trust(), now=self.clock(), known_revocations=self.revocations()
             )
             report.raise_for_outcome()
             self._store_new(bundle, report, len(stored))
+            self.disclosures.insert(bundle.disclosures)
         return report
 
     # -- import ------------------------------------------------------------------------------
@@ -413,6 +439,7 @@ class Ledger:
         bundle = wire.parse_bundle(data)
         pid = bundle.events[0].pid
         conflict: Evidence | None = None
+        boxes = 0
         with _db.write(self.db):
             # Verified inside the transaction: a revocation or a removed root committed by
             # another process just before cannot slip past.
@@ -427,10 +454,11 @@ class Ledger:
                 new = 0
             else:
                 new = self._store_new(bundle, report, len(stored))
+                boxes = self.disclosures.insert(bundle.disclosures)
         if conflict is not None:
             kind = ForkError if conflict.kind is ConflictKind.FORK else CloneError
             raise kind(f"{conflict.detail}; the two signed events were kept as evidence")
-        return ImportResult(pid, new, report)
+        return ImportResult(pid, new, report, boxes)
 
     def _conflict(
         self, bundle: pp.Bundle, report: pp.Report, stored: Sequence[Event]

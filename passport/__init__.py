@@ -11,6 +11,7 @@ from .errors import (
     ConflictError,
     CredentialError,
     DecodeError,
+    DisclosureError,
     DppError,
     EncodeError,
     InvalidKeyError,
@@ -23,7 +24,10 @@ from .errors import (
 )
 from .events import Event, EventType
 from .keys import PublicKey, SigningKey, kid_of
-from .report import Alert, Check, HistoryEntry, Outcome, Report, Status
+from .recipients import Audience, Kem, RecipientKey, RecipientSecret
+from .report import Access, Alert, Check, HistoryEntry, Outcome, Report, Restricted, Status
+from .sealed import sign_sealed
+from .sealing import Box
 from .sign import delegate, issue, revoke, sign_event
 from .trust import TrustedRoot, TrustStore
 from .verify import named_kids as verify_named_kids
@@ -31,8 +35,11 @@ from .verify import verify
 from .wire import bundle_to_bytes, parse_bundle, parse_event
 
 __all__ = [
+    "Access",
     "Alert",
+    "Audience",
     "AuthorityError",
+    "Box",
     "Bundle",
     "Certificate",
     "ChainError",
@@ -40,17 +47,22 @@ __all__ = [
     "ConflictError",
     "CredentialError",
     "DecodeError",
+    "DisclosureError",
     "DppError",
     "EncodeError",
     "Event",
     "EventType",
     "HistoryEntry",
     "InvalidKeyError",
+    "Kem",
     "LogEntry",
     "LogProof",
     "Outcome",
     "PublicKey",
+    "RecipientKey",
+    "RecipientSecret",
     "Report",
+    "Restricted",
     "RevocationList",
     "Role",
     "RuleError",
@@ -71,6 +83,7 @@ __all__ = [
     "parse_event",
     "revoke",
     "sign_event",
+    "sign_sealed",
     "verify",
     "verify_named_kids",
 ]

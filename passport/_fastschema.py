@@ -20,7 +20,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 Check = Callable[[object], bool]
-_IGNORED: Final = frozenset({"$schema", "$id", "title", "description", "$defs"})
+# "sealable" annotates an event schema with the fields that may be sealed (schema.sealable).
+_IGNORED: Final = frozenset({"$schema", "$id", "title", "description", "$defs", "sealable"})
 _STRING: Final = frozenset({"minLength", "maxLength", "pattern"})
 _ARRAY: Final = frozenset({"minItems", "maxItems", "items"})
 _NUMBER: Final = frozenset({"minimum", "maximum"})

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from .certs import Certificate, RevocationList
 from .events import Event
+
+if TYPE_CHECKING:
+    from .sealing import Box
 
 BUNDLE_MEDIA_TYPE: Final = "application/vnd.dpp.bundle+cbor"
 BUNDLE_SUFFIX: Final = ".dpp"
@@ -30,13 +33,17 @@ class LogEntry:
 
 @dataclass(frozen=True)
 class Bundle:
-    """Events in chain order, the certificates and owner keys they need, newest revocation lists."""
+    """Events in chain order, the certificates and owner keys they need, newest revocation lists.
+
+    ``disclosures`` are the sealed boxes of the events' restricted values (none once erased).
+    """
 
     events: tuple[Event, ...]
     certs: tuple[Certificate, ...] = ()
     keys: tuple[bytes, ...] = ()
     revocations: tuple[RevocationList, ...] = ()
     log: LogEntry | None = field(default=None)
+    disclosures: tuple[Box, ...] = ()
 
     @property
     def pid(self) -> bytes | None:

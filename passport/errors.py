@@ -62,6 +62,14 @@ class EncodeError(DppError):
     """A value cannot be written in the project's deterministic CBOR subset."""
 
 
+class DisclosureError(DppError):
+    """A sealed box does not open, or what it holds is not a disclosure its event signed.
+
+    Restricted values are shown only once their digest is found in the signed ``sealed``
+    list of their own event; anything else is this error, and the value is never shown.
+    """
+
+
 class LogError(DppError):
     """A transparency-log proof or checkpoint does not verify, or two checkpoints disagree."""
 

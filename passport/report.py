@@ -52,6 +52,58 @@ class HistoryEntry:
         return format_time(self.time)
 
 
+class Access(StrEnum):
+    """What a verifier could read of one restricted value."""
+
+    RESTRICTED = "restricted"
+    VERIFIED = "opened and verified"
+    ERASED = "erased"
+
+
+@dataclass(frozen=True)
+class Restricted:
+    """One restricted value of an event: the signed digest, and what became of its boxes.
+
+    ``field`` and ``audiences`` are what the boxes name (None and empty once no box is
+    left); ``value`` is set only when a box opened to a disclosure whose digest the event
+    signs (``VERIFIED``). ``note`` says more (an erasure's time and reason).
+    """
+
+    seq: int
+    event: bytes
+    digest: bytes
+    field: str | None
+    audiences: tuple[str, ...]
+    access: Access
+    value: Any = None
+    note: str = ""
+
+    def describe(self) -> str:
+        """The value as a person reads it: field, then what can be seen of it."""
+        name = self.field or "a restricted value"
+        if self.access is Access.VERIFIED:
+            return f"{name}: opened and verified against the signed digest"
+        if self.access is Access.RESTRICTED:
+            return f"{name}: restricted ({', '.join(self.audiences)})"
+        return f"{name}: erased{f' ({self.note})' if self.note else ''}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view; the value only when opened and verified."""
+        view: dict[str, Any] = {
+            "seq": self.seq,
+            "event": self.event.hex(),
+            "digest": self.digest.hex(),
+            "field": self.field,
+            "audiences": list(self.audiences),
+            "access": str(self.access),
+        }
+        if self.access is Access.VERIFIED:
+            view["value"] = self.value
+        if self.note:
+            view["note"] = self.note
+        return view
+
+
 @dataclass(frozen=True)
 class Alert:
     """A flag a buyer must read before anything else: the item is stolen, or at its end of life."""
@@ -100,6 +152,7 @@ class Report:
     flags: frozenset[str] = frozenset()
     head: bytes | None = None
     alerts: tuple[Alert, ...] = ()
+    restricted: tuple[Restricted, ...] = ()
 
     @property
     def outcome(self) -> Outcome:
@@ -163,6 +216,7 @@ class Report:
                 }
                 for h in self.history
             ],
+            "restricted": [r.to_dict() for r in self.restricted],
         }
 
 

@@ -156,6 +156,9 @@ def validate_event_data(event_type: str, data: Mapping[str, Any], *, what: str) 
         SchemaError: the data does not fit its event type.
     """
     validate(event_type, data, what=what)
+    sealed = data.get("sealed")
+    if sealed is not None and list(sealed) != sorted(set(sealed)):
+        raise SchemaError(f"{what}: sealed: the digests must be sorted and distinct")
     if event_type == "production":
         try:
             gs1.normalize_gtin(data["gtin"])
@@ -167,6 +170,16 @@ def validate_event_data(event_type: str, data: Mapping[str, Any], *, what: str) 
         shares = sum(m["share"] for m in data.get("materials", ()))
         if shares > 100:
             raise SchemaError(f"{what}: material shares add up to {shares}%, more than 100%")
+
+
+def sealable(event_type: str) -> frozenset[str]:
+    """The fields of ``event_type`` that may be sealed to an audience (its schema's "sealable").
+
+    Required fields (the GS1 identifier, owners) are never among them: a passport without
+    them would not say what it is or whose it is.
+    """
+    found = _SCHEMAS.get(event_type, {}).get("sealable", ())
+    return frozenset(found)
 
 
 def _check_date(text: str, what: str) -> None:

@@ -21,6 +21,7 @@ from . import gs1, schema
 from .checkpoint import NoteVerifier
 from .errors import DppError, SchemaError, TrustStoreError
 from .keys import PublicKey
+from .recipients import Audience, RecipientKey
 
 MAX_TRUST_STORE_SIZE: Final = 4 * 1024 * 1024
 MAX_NAME_LENGTH: Final = 120
@@ -70,6 +71,12 @@ class TrustedRoot:
     brand: str
     key: PublicKey
     gs1_prefixes: tuple[str, ...]
+    # Who may open the brand's restricted data, as the brand publishes it (additive).
+    audiences: tuple[Audience, ...] = ()
+
+    def audience(self, name: str) -> Audience | None:
+        """The audience the brand publishes under ``name``, if any."""
+        return next((a for a in self.audiences if a.name == name), None)
 
     def covers(self, gtin14: str) -> bool:
         """Whether one of the brand's GS1 company prefixes covers ``gtin14``."""
@@ -130,15 +137,7 @@ class TrustStore:
 
     def to_json(self) -> str:
         """The trust store as JSON text, for a file another verifier can load."""
-        roots = [
-            {
-                "brand": r.brand,
-                "key": r.key.raw.hex(),
-                "kid": r.key.kid_hex,
-                "gs1_prefixes": list(r.gs1_prefixes),
-            }
-            for r in self.roots
-        ]
+        roots = [_root_json(r) for r in self.roots]
         document: dict[str, object] = {"v": 1, "roots": roots}
         if self.logs:
             document["logs"] = [log.to_vkey() for log in self.logs]
@@ -180,7 +179,37 @@ def _root(entry: Mapping[str, Any]) -> TrustedRoot:
             f"root '{entry['brand']}': kid {entry['kid'][:16]}… is not the id of its key "
             f"({key.kid_hex[:16]}…)"
         )
-    return TrustedRoot(entry["brand"], key, tuple(entry["gs1_prefixes"]))
+    audiences = _audiences(entry.get("audiences", ()))
+    return TrustedRoot(entry["brand"], key, tuple(entry["gs1_prefixes"]), audiences)
+
+
+def _root_json(root: TrustedRoot) -> dict[str, object]:
+    entry: dict[str, object] = {
+        "brand": root.brand,
+        "key": root.key.raw.hex(),
+        "kid": root.key.kid_hex,
+        "gs1_prefixes": list(root.gs1_prefixes),
+    }
+    if root.audiences:
+        entry["audiences"] = [
+            {"name": a.name, "keys": [k.raw.hex() for k in a.keys]} for a in root.audiences
+        ]
+    return entry
+
+
+def _audiences(entries: Iterable[Mapping[str, Any]]) -> tuple[Audience, ...]:
+    """A root's audiences from their JSON form (already matched against the schema).
+
+    Raises:
+        TrustStoreError: an audience named twice. DppError: a bad name or key.
+    """
+    found = tuple(
+        Audience.of(e["name"], (RecipientKey.from_bytes(bytes.fromhex(k)) for k in e["keys"]))
+        for e in entries
+    )
+    if len({a.name for a in found}) != len(found):
+        raise TrustStoreError("an audience is named twice under one root")
+    return found
 
 
 def _load(text: str | bytes, what: str) -> Any:

@@ -5,13 +5,14 @@ Steps run in a fixed order, each believing only what the steps before it establi
 4. revocation lists are signed by trusted roots; 5. owner keys are usable points;
 6. every event is signed by the key it names; 7. the events form one chain; 8. event data
 matches its schema; 9-11. every signer was entitled (authority, ownership) and every event
-could happen when it did (state rules); 12. transparency log entry.
+could happen when it did (state rules); 12. transparency log entry; 13. restricted data:
+sealed boxes belong to their events, and those the caller's keys open hash to signed digests.
 The first failing step fails the bundle and the steps after it are skipped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -35,7 +36,9 @@ from .events import MAX_TIME, Event, EventType
 from .keyring import Keyring
 from .keys import kid_of
 from .merkle import leaf_hash, verify_inclusion
-from .report import Check, Outcome, Report, Status, format_time, plural
+from .recipients import RecipientSecret
+from .report import Check, Outcome, Report, Restricted, Status, format_time, plural
+from .restricted import check_disclosures
 from .rules import PassportState, Walker
 from .trust import TrustStore
 
@@ -51,11 +54,13 @@ class _Run:
     now: int
     skew: int
     known: tuple[RevocationList, ...]
+    secrets: Sequence[RecipientSecret] = ()
     checks: list[Check] = field(default_factory=list)
     failed: str | None = None
     bundle: Bundle | None = None
     keyring: Keyring | None = None
     state: PassportState | None = None
+    restricted: tuple[Restricted, ...] = ()
 
     def step(self, name: str, action: Callable[[], StepResult]) -> None:
         if self.failed is not None:
@@ -77,12 +82,14 @@ def verify(
     now: int,
     skew: int = DEFAULT_SKEW,
     known_revocations: Iterable[RevocationList] = (),
+    open_with: Iterable[RecipientSecret] = (),
 ) -> Report:
     """Verify one passport bundle offline and report every check.
 
     ``now`` is the verifier's time in Unix seconds; ``known_revocations`` are revocation lists
-    the verifier already holds (a bundle cannot roll them back). Never raises for a bad
-    bundle: a :class:`DecodeError` or any other failure is a failed check in the report.
+    the verifier already holds (a bundle cannot roll them back); ``open_with`` are recipient
+    keys that open the restricted values sealed to them. Never raises for a bad bundle: a
+    :class:`DecodeError` or any other failure is a failed check in the report.
 
     Raises:
         SchemaError: ``now`` or ``skew`` (the caller's own parameters) is out of range.
@@ -91,7 +98,7 @@ def verify(
         raise SchemaError(f"the verification time must be Unix seconds in [0, {MAX_TIME}]")
     if isinstance(skew, bool) or not isinstance(skew, int) or not 0 <= skew <= 86_400:
         raise SchemaError("the clock skew must be 0 to 86400 seconds")
-    run = _Run(trust, now, skew, tuple(known_revocations))
+    run = _Run(trust, now, skew, tuple(known_revocations), tuple(open_with))
     steps = _Steps(run, bundle)
     run.step("decoding", steps.decoding)
     run.step("trust", steps.trust_store)
@@ -103,6 +110,7 @@ def verify(
     run.step("data", steps.data)
     steps.walk()
     run.step("log", steps.log)
+    run.step("disclosures", steps.disclosures)
     return _report(run)
 
 
@@ -307,6 +315,12 @@ class _Steps:
             return Status.PASS, f"{detail}, a log whose key is not in your trust store"
         return Status.PASS, detail
 
+    def disclosures(self) -> StepResult:
+        state = self.run.state
+        found = check_disclosures(self.bundle, state.root if state else None, self.run.secrets)
+        self.run.restricted = found.restricted
+        return found.status, found.detail
+
 
 def named_kids(events: Iterable[Event]) -> set[bytes]:
     """Key ids the chain names: every signer and every owner a sale or resale names."""
@@ -402,6 +416,7 @@ def _report(run: _Run) -> Report:
         ),
         head=bundle.events[-1].hash if complete else None,
         alerts=tuple(a for a in (state.stolen_report, state.end) if a is not None),
+        restricted=run.restricted if complete else (),
     )
 
 

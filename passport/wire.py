@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from . import cbor, cose
+from . import cbor, cose, wire_boxes
 from .bundle import Bundle, LogEntry, LogProof
 from .certs import ROLE_PERMITS, Certificate, RevocationList, Role
 from .errors import DecodeError
@@ -24,13 +24,21 @@ MAX_RECORDS: Final = 1_000
 MAX_REVOKED: Final = 100_000
 MAX_REVOCATIONS_SIZE: Final = 4 * 1024 * 1024
 MAX_PROOF_PATH: Final = 64
-# Every item a bundle may hold at its limits (events, records, keys, log proofs), with room.
-MAX_BUNDLE_ITEMS: Final = 20 + 3 * MAX_RECORDS + MAX_EVENTS * (4 + MAX_PROOF_PATH)
+# Every item a bundle may hold at its limits (events, records, keys, log proofs, sealed boxes
+# with their event keys and lists), with room.
+MAX_BUNDLE_ITEMS: Final = (
+    20
+    + 3 * MAX_RECORDS
+    + MAX_EVENTS * (6 + MAX_PROOF_PATH)
+    + wire_boxes.MAX_BOXES * wire_boxes.ITEMS_PER_BOX
+)
 
 _EVENT_KEYS: Final = frozenset({"v", "pid", "seq", "prev", "type", "time", "data"})
 _CERT_KEYS: Final = frozenset({"v", "key", "name", "role", "types", "nbf", "exp"})
 _REVOCATION_KEYS: Final = frozenset({"v", "number", "issued", "revoked"})
-_BUNDLE_KEYS: Final = frozenset({"v", "events", "certs", "keys", "revocations", "log"})
+_BUNDLE_KEYS: Final = frozenset(
+    {"v", "events", "certs", "keys", "revocations", "log", "disclosures"}
+)
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -322,6 +330,8 @@ def bundle_to_bytes(bundle: Bundle) -> bytes:
             "checkpoint": bundle.log.checkpoint,
             "proofs": [{"index": p.index, "path": list(p.path)} for p in bundle.log.proofs],
         }
+    if bundle.disclosures:  # optional: a bundle without restricted data reads as before
+        fields["disclosures"] = wire_boxes.boxes_to_wire(bundle.disclosures)
     return cbor.encode(fields)
 
 
@@ -359,7 +369,10 @@ def parse_bundle(data: bytes, *, what: str = "bundle") -> Bundle:
         for i, r in enumerate(_array(fields["revocations"], MAX_RECORDS, "revocations", what))
     )
     log = _parse_log(fields["log"], len(events), what) if "log" in fields else None
-    return Bundle(events, certs, keys, revocations, log)
+    boxes = (
+        wire_boxes.parse_boxes(fields["disclosures"], what=what) if "disclosures" in fields else ()
+    )
+    return Bundle(events, certs, keys, revocations, log, boxes)
 
 
 def _record(value: object, what: str) -> bytes:

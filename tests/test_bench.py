@@ -27,6 +27,7 @@ FIELDS = (
     "consistency_proof_ms",
     "ceilings_us",
     "breakdown_us",
+    "restricted_us",
     "environment",
 )
 
@@ -58,6 +59,9 @@ def test_bench_reports_every_field(tmp_path: Path) -> None:
     for field in FIELDS:
         assert field in report
     assert set(report["ceilings_us"]) == {"sign", "verify", "hash", "encode", "insert"}
+    assert set(report["restricted_us"]) == {"x25519", "mlkem768-x25519"}
+    for cost in report["restricted_us"].values():
+        assert set(cost) == {"seal_us", "open_us", "fields"}
     assert report["issue_eps"] > 0
     assert report["verify_ratio"] > 0
     assert 0.5 < report["parallel_ceiling"] <= 2.5  # two processes: at best about twice one

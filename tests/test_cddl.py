@@ -9,9 +9,11 @@ from __future__ import annotations
 import re
 from importlib import resources
 
-from passport import cose, wire
+from passport import cose, wire, wire_boxes
 from passport.certs import Role
+from passport.disclose import SALT_SIZE
 from passport.events import MAX_SEQ, MAX_TIME, EventType
+from passport.recipients import Kem
 
 CDDL = resources.files("schemas").joinpath("dpp.cddl").read_text()
 
@@ -31,6 +33,7 @@ def test_payload_fields_match_the_wire_layouts() -> None:
     assert _fields(_rule("certificate-payload")) == wire._CERT_KEYS
     assert _fields(_rule("revocation-payload")) == wire._REVOCATION_KEYS
     assert _fields(_rule("bundle")) == wire._BUNDLE_KEYS
+    assert _fields(_rule("box")) == wire_boxes._BOX_KEYS
 
 
 def test_event_types_roles_and_media_types_match() -> None:
@@ -40,6 +43,9 @@ def test_event_types_roles_and_media_types_match() -> None:
     assert set(re.findall(r'"(\w+)"', roles.group(1))) == {str(r) for r in Role}
     for content_type in (cose.CT_EVENT, cose.CT_CERT, cose.CT_REVOCATIONS):
         assert f'"{content_type}"' in CDDL
+    kems = re.search(r'"kem": (.+?),', _rule("box"))
+    assert kems
+    assert set(re.findall(r'"([\w-]+)"', kems.group(1))) == {str(k) for k in Kem}
 
 
 def test_ranges_and_sizes_match() -> None:
@@ -47,3 +53,6 @@ def test_ranges_and_sizes_match() -> None:
     assert f'"seq": 1..{MAX_SEQ}' in CDDL
     assert "signature: bstr .size 64" in CDDL
     assert "1 => -19" in CDDL
+    assert f"[1*{wire_boxes.MAX_BOXES_PER_EVENT} box]" in CDDL
+    assert f"at most {wire_boxes.MAX_BOXES} boxes" in CDDL
+    assert f"salt: bstr .size {SALT_SIZE}" in CDDL

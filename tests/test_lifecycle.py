@@ -24,6 +24,7 @@ def test_a_sold_and_resold_item_verifies(world: World) -> None:
         "ownership",
         "state",
         "log",
+        "disclosures",
     ]
     assert report.owner == world.bob.kid
     assert report.brand == "Maison Example"

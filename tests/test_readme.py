@@ -57,6 +57,10 @@ def test_the_main_job_runs(tmp_path: Path) -> None:
         "Forged copy caught",
         "Double sale caught",
         "Auditor: the log",
+        "Buyer sees: sealed-handbag.dpp: valid; compliance_documents: restricted (authorities)",
+        "Authority opens: site: Laboratorio Via Maggio 7, Firenze",
+        "Tampered box caught: invalid",
+        "Erasure: event 0: site erased",
     ):
         assert line in result.stdout, result.stdout
     assert (tmp_path / "demo" / "qr" / "handbag-link.png").is_file()
@@ -89,6 +93,19 @@ def test_every_walk_through_command_runs(tmp_path: Path) -> None:
     assert "STOLEN: Reported stolen by its owner" in out
     assert "(case PP-2026-118): do not buy; contact the brand" in out
     assert "https://id.maison-example.com/01/03614270000423/21/MX-1" in out  # the QR link
+    # Restricted data: the buyer sees fields and audiences, the authority opens its own, the
+    # erasure is shown, and the log and the check stay green after it.
+    assert "site: restricted (authorities)" in out
+    assert "repair_information: restricted (repairers)" in out
+    site = "Laboratorio Via Maggio 7, Firenze"
+    assert f"site: opened and verified against the signed digest: {site}" in out
+    sealed = [line for line in out.splitlines() if "serial MX-9" in line]
+    assert sealed
+    assert all(site not in line for line in sealed)  # its history never names the workshop
+    assert "site: erased (" in out
+    assert "event 0: site erased" in out
+    assert out.count("nothing was dropped or changed") >= 2
+    assert out.count("0 problems") >= 2
 
 
 def test_the_python_example_runs() -> None:

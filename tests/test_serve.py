@@ -454,7 +454,9 @@ def test_the_root_says_what_this_is_and_unknown_paths_are_a_page(client: TestCli
     assert "<h1>Digital product passports</h1>" in home.text
     assert 'href="/trust.json"' in home.text
     trust = client.get("/trust.json")
-    assert pp.TrustStore.from_json(trust.content).roots == W.trust.roots
+    assert [r.key for r in pp.TrustStore.from_json(trust.content).roots] == [
+        r.key for r in W.trust.roots
+    ]
     for path in ("/nope", "/01", "/passports/"):
         missing = client.get(path, headers={"Accept": "text/html"})
         assert missing.status_code == 404

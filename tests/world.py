@@ -22,6 +22,12 @@ def key(name: str) -> pp.SigningKey:
     return pp.SigningKey.from_seed(hashlib.sha256(b"dpp-test-key:" + name.encode()).digest())
 
 
+def recipient(name: str) -> pp.RecipientSecret:
+    """A recipient key (X25519 with its hybrid ML-KEM-768 + X25519 parts) from fixed seeds."""
+    seed = hashlib.sha512(b"dpp-test-recipient:" + name.encode()).digest()
+    return pp.RecipientSecret.from_bytes(seed + hashlib.sha512(seed).digest())
+
+
 def gtin(body: str) -> str:
     """A valid GTIN-14 from 13 digits."""
     return body + str(gs1.check_digit(body))
@@ -61,11 +67,22 @@ class World:
     carol: pp.SigningKey = field(default_factory=lambda: key("carol"))
     rival: pp.SigningKey = field(default_factory=lambda: key("rival"))
     rival_factory: pp.SigningKey = field(default_factory=lambda: key("rival-factory"))
+    authority: pp.RecipientSecret = field(default_factory=lambda: recipient("authority"))
+    repair_shop: pp.RecipientSecret = field(default_factory=lambda: recipient("repair-shop"))
 
     def __post_init__(self) -> None:
+        self.audiences = {
+            "authorities": pp.Audience.of("authorities", [self.authority.public_key]),
+            "repairers": pp.Audience.of("repairers", [self.repair_shop.public_key]),
+        }
         self.trust = pp.TrustStore.of(
             [
-                pp.TrustedRoot("Maison Example", self.brand.public_key, ("3614270",)),
+                pp.TrustedRoot(
+                    "Maison Example",
+                    self.brand.public_key,
+                    ("3614270",),
+                    tuple(self.audiences.values()),
+                ),
                 pp.TrustedRoot("Rival", self.rival.public_key, ("4000000",)),
             ]
         )

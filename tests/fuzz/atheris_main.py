@@ -9,6 +9,7 @@ import atheris
 with atheris.instrument_imports(include=["passport"]):
     import passport
     import passport.checkpoint
+    import passport.disclose
     import passport.qr  # noqa: F401
 
 

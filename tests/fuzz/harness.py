@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import random
 import resource
 import subprocess
@@ -16,11 +17,15 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import passport as pp
 from ledger import demo
+from ledger.recipients import RecipientStore
 from passport import cbor, checkpoint, qr, untp, wire
 from passport.credential import read_credential, sign_credential
+from passport.disclose import parse_disclosure
+from passport.report import Access
 
 CRASHES = Path(__file__).resolve().parent / "crashes"
 TIME_LIMIT_S = 1.0
@@ -35,6 +40,8 @@ def _seeds() -> dict[str, list[bytes]]:
         bundles = [p.read_bytes() for p in sorted((result.directory / "bundles").glob("*.dpp"))]
         notes = [p.read_bytes() for p in sorted((result.directory / "checkpoints").glob("*.txt"))]
         trust = (result.directory / "trust.json").read_text()
+        keys = RecipientStore(result.directory / "authority" / "keys")
+        _STATE["opener"] = keys.load("authorities", lambda: demo.DEMO_PASSPHRASE)
     genuine = [wire.parse_bundle(b) for b in bundles if not _broken(b)]
     events = [e.raw for b in genuine for e in b.events]
     parsed = genuine[0]
@@ -48,9 +55,15 @@ def _seeds() -> dict[str, list[bytes]]:
     _STATE["trust"] = pp.TrustStore.from_json(trust)
     payloads = [e.record.payload for b in genuine[:20] for e in b.events]
     cbor_seeds = [*bundles[:20], *events[:20], *payloads, *_TAG_SEEDS]
+    sealed = [b for b in bundles if b"disclosures" in b]
     return {
         "bundle": bundles,
         "verify": bundles,
+        "open": sealed,
+        "disclosure": [
+            pp.wire.cbor.encode([bytes(16), "site", "Atelier"]),
+            pp.wire.cbor.encode([bytes(range(16)), "compliance_documents", ["a", "b"]]),
+        ],
         "event": events,
         "note": notes,
         "qr": codes,
@@ -110,8 +123,9 @@ def _broken(data: bytes) -> bool:
     return False
 
 
-_STATE: dict[str, pp.TrustStore] = {}
+_STATE: dict[str, Any] = {}
 _ORIGINALS: dict[bytes, set[tuple[object, ...]]] = {}
+_OPENED: set[tuple[bytes, str | None, str]] = set()  # (digest, field, value) genuine boxes hold
 
 
 def _story(report: pp.Report) -> tuple[object, ...]:
@@ -137,6 +151,32 @@ def _check_verify(data: bytes, bundle: pp.Bundle | None = None) -> None:
     # a warning) but it must tell the story of a genuine bundle of that passport.
     if _story(report)[1:] not in {story[1:] for story in stories}:
         raise AssertionError(f"a changed bundle verified with another story: {report.outcome}")
+
+
+def _opened(report: pp.Report) -> set[tuple[bytes, str | None, str]]:
+    return {
+        (r.digest, r.field, json.dumps(r.value, sort_keys=True))
+        for r in report.restricted
+        if r.access is Access.VERIFIED
+    }
+
+
+def _check_open(data: bytes) -> None:
+    """With the authority's key: a value is shown only as a genuine box holds it."""
+    try:
+        bundle = wire.parse_bundle(data)
+    except pp.DppError:
+        return
+    report = pp.verify(bundle, _STATE["trust"], now=NOW, open_with=[_STATE["opener"]])
+    if _opened(report) - _OPENED:
+        raise AssertionError("a changed bundle showed a value no genuine box holds")
+
+
+def _check_disclosure(data: bytes) -> None:
+    try:
+        parse_disclosure(data)
+    except pp.DppError:
+        return
 
 
 def _check_event(data: bytes) -> None:
@@ -205,6 +245,8 @@ def _check_cbor(data: bytes) -> None:
 TARGETS: dict[str, Callable[[bytes], None]] = {
     "bundle": _check_bundle,
     "verify": _check_verify,
+    "open": _check_open,
+    "disclosure": _check_disclosure,
     "event": _check_event,
     "note": _check_note,
     "qr": _check_qr,
@@ -251,6 +293,12 @@ def prepare() -> dict[str, list[bytes]]:
         report = pp.verify(data, _STATE["trust"], now=NOW)
         if report and report.pid is not None:
             _ORIGINALS.setdefault(report.pid, set()).add(_story(report))
+    for data in seeds["open"]:
+        _OPENED.update(
+            _opened(pp.verify(data, _STATE["trust"], now=NOW, open_with=[_STATE["opener"]]))
+        )
+    if not _OPENED:
+        raise AssertionError("the demo's sealed bundle opened to nothing: no seed for 'open'")
     return seeds
 
 
