@@ -3,7 +3,9 @@
 Python's ``csv`` module forgives what a ledger must not: it accepts a quote left open until
 the end of the file, stray quotes inside a cell and cells of any length up to its own limit,
 and ``DictReader`` drops extra cells and fills missing ones. Here each of those refuses the
-whole text, so a malformed file is never half signed. Lines end with CRLF, LF or CR.
+whole text, so a malformed file is never half signed. Lines end with CRLF, LF or CR. Cells
+are separated by commas, or by semicolons when the first line holds more of those than of
+commas (what a spreadsheet writes in locales where the comma is the decimal mark).
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ from typing import Final
 from passport.errors import DecodeError
 
 _QUOTED: Final = re.compile(r'"[^"]*(?:""[^"]*)*"')
-_PLAIN: Final = re.compile(r'[^,"\r\n]*')
+_PLAIN: Final = {
+    ",": re.compile(r'[^,"\r\n]*'),
+    ";": re.compile(r'[^;"\r\n]*'),
+}
 _ENDS: Final = ("\r\n", "\n", "\r")
 
 
@@ -37,8 +42,9 @@ class Record:
 class _Cursor:
     """A position in the text, with the line and column a person counts (from 1)."""
 
-    def __init__(self, text: str, what: str, limit: int) -> None:
+    def __init__(self, text: str, what: str, limit: int, separator: str) -> None:
         self.text = text
+        self.separator = separator
         self.what = what
         self.limit = limit
         self.at = 0
@@ -67,14 +73,14 @@ class _Cursor:
             self._count_lines(body)
             value = body.replace('""', '"')
         else:
-            found = _PLAIN.match(self.text, self.at)
+            found = _PLAIN[self.separator].match(self.text, self.at)
             assert found is not None  # noqa: S101 - the pattern matches the empty string
             value = found.group()
         self.at = found.end()
         if len(value) > self.limit:
             size = f"a cell of {len(value):,} characters (at most {self.limit:,})"
             raise self.refuse(size, line, column)
-        if self.at < len(self.text) and self.text[self.at] not in ",\r\n":
+        if self.at < len(self.text) and self.text[self.at] not in self.separator + "\r\n":
             raise self.refuse(
                 "text after a closing quote (a quote inside a quoted cell is written twice)"
                 if quoted
@@ -101,6 +107,13 @@ class _Cursor:
         return False
 
 
+def separator_of(text: str) -> str:
+    """``;`` if the first line holds more semicolons than commas (outside quotes), else ``,``."""
+    first = re.split(r"\r\n|\n|\r", text, maxsplit=1)[0]
+    bare = _QUOTED.sub("", first)
+    return ";" if bare.count(";") > bare.count(",") else ","
+
+
 def records(text: str, *, what: str, limit: int) -> Iterator[Record]:
     """Each row of ``text``; a line that is empty (no cell at all) is skipped.
 
@@ -108,7 +121,7 @@ def records(text: str, *, what: str, limit: int) -> Iterator[Record]:
         DecodeError: a quote never closed, a stray quote, or a cell over ``limit`` characters,
             with its line and column.
     """
-    cursor = _Cursor(text, what, limit)
+    cursor = _Cursor(text, what, limit, separator_of(text))
     while cursor.at < len(text):
         if cursor.end_of_line():
             continue  # an empty line
@@ -121,5 +134,5 @@ def records(text: str, *, what: str, limit: int) -> Iterator[Record]:
             end = (cursor.line, cursor.column)
             if cursor.at >= len(text) or cursor.end_of_line():
                 break
-            cursor.at += 1  # the comma
+            cursor.at += 1  # the separator
         yield Record(line, tuple(cells), tuple(columns), end)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -88,7 +89,7 @@ def _csv_rows(text: str, name: str) -> list[tuple[Record, dict[str, str]]]:
     header = next(found, None)
     if header is None:
         raise DecodeError(f"{name}: empty; the first line names the columns (see dpp issue --help)")
-    _check_header(header, name)
+    header = _check_header(header, name)
     rows = []
     for record in found:
         if len(record.cells) != len(header.cells):
@@ -105,18 +106,30 @@ def _csv_rows(text: str, name: str) -> list[tuple[Record, dict[str, str]]]:
     return rows
 
 
-def _check_header(header: Record, name: str) -> None:
+def _check_header(header: Record, name: str) -> Record:
+    """The header with its column names in the case the columns have (any case is read).
+
+    Raises:
+        DecodeError: an unknown column (the expected ones are listed), or one named twice.
+    """
     first: dict[str, int] = {}
+    names = []
     for cell, column in zip(header.cells, header.columns, strict=True):
         where = f"{name} line {header.line}, column {column}"
-        if cell not in CSV_COLUMNS:
+        known = cell.strip().lower()
+        if known not in CSV_COLUMNS:
             shown = cell if len(cell) <= 40 else cell[:40] + "…"
-            raise DecodeError(f"{where}: unknown column {shown!r} (see dpp issue --help)")
-        if cell in first:
             raise DecodeError(
-                f"{where}: column {cell!r} appears twice (first at column {first[cell]})"
+                f"{where}: unknown column {shown!r} (the columns: gtin, serial, model, "
+                "made_in... in dpp issue --help)"
             )
-        first[cell] = column
+        if known in first:
+            raise DecodeError(
+                f"{where}: column {known!r} appears twice (first at column {first[known]})"
+            )
+        first[known] = column
+        names.append(known)
+    return replace(header, cells=tuple(names))
 
 
 def csv_row(row: dict[str, str]) -> dict[str, Any]:

@@ -134,3 +134,22 @@ def test_a_row_repeated_in_one_file_is_still_refused(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "line 5: same GTIN and serial as item 1" in result.stderr
     assert cli(home, *args).exit_code == 1  # and again on a resumed run
+
+
+def test_any_case_and_a_semicolon_separator_are_read_as_excel_writes_them(tmp_path: Path) -> None:
+    gtin = "03614270000423"
+    comma = tmp_path / "comma.csv"
+    comma.write_text(f"gtin,serial,model\n{gtin},A1,Sac\n")
+    semicolon = tmp_path / "semicolon.csv"
+    # Excel in France: semicolons, capitalised headers, a quoted cell holding both marks.
+    semicolon.write_text(f'GTIN;Serial;Model\r\n{gtin};A1;"Sac; 25, noir"\r\n')
+    assert read_rows(comma) == [(2, {"gtin": gtin, "serial": "A1", "model": "Sac"})]
+    assert read_rows(semicolon) == [(2, {"gtin": gtin, "serial": "A1", "model": "Sac; 25, noir"})]
+    twice = tmp_path / "twice.csv"
+    twice.write_text(f"gtin;serial;SERIAL\n{gtin};A;B\n")
+    with pytest.raises(pp.DecodeError, match="column 'serial' appears twice"):
+        read_rows(twice)
+    unknown = tmp_path / "unknown.csv"
+    unknown.write_text("gtin,serial,email\n1,2,3\n")
+    with pytest.raises(pp.DecodeError, match="the columns: gtin, serial"):
+        read_rows(unknown)
