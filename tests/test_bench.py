@@ -64,7 +64,7 @@ def test_bench_reports_every_field(tmp_path: Path) -> None:
         assert set(cost) == {"seal_us", "open_us", "fields"}
     assert report["issue_eps"] > 0
     assert report["verify_ratio"] > 0
-    assert 0.5 < report["parallel_ceiling"] <= 2.5  # two processes: at best about twice one
+    assert report["parallel_ceiling"] > 0  # a measurement: what load makes of it is not tested
     assert report["bytes_per_event"] > 100
     assert 100 < report["details"]["bytes_per_event_vacuumed"] <= report["bytes_per_event"]
     parts = report["breakdown_us"]

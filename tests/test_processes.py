@@ -43,8 +43,7 @@ def test_concurrent_appends_never_fork_and_never_leak_busy(tmp_path: Path) -> No
     for child, (out, err) in zip(children, outputs, strict=True):
         assert child.returncode == 0, err
         assert out.startswith(f"appended {each} moved"), out
-    moved = sum(int(out.split()[-1]) for out, _ in outputs)
-    assert moved >= workers - 1  # the first round alone has one winner and the rest moved on
+    # How many appends had to retry depends on how the processes were scheduled: not asserted.
     with Ledger.open(path) as ledger:
         pid = W.sold()[0].pid
         chain = ledger.chain(pid)
