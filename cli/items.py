@@ -16,6 +16,7 @@ from ledger.audiences import sign_planned
 from ledger.files import MAX_TEXT_FILE, append_to_bundle, read_bounded, read_bundle, write_atomic
 from ledger.rows import read_rows
 from passport import gs1, schema, wire
+from passport.report import plural
 
 from .admin import public_key_of
 from .env import (
@@ -592,10 +593,14 @@ def import_(home: Home, files: tuple[str, ...], as_json: bool) -> None:
             if "error" in entry:
                 click.echo(f"{entry['file']}: refused: {entry['error']}", err=True)
             else:
-                boxes = f", {entry['new_boxes']} new sealed boxes" if entry["new_boxes"] else ""
+                boxes = (
+                    f", {plural(entry['new_boxes'], 'new sealed box', 'new sealed boxes')}"
+                    if entry["new_boxes"]
+                    else ""
+                )
                 click.echo(
                     f"{entry['file']}: passport {entry['pid'][:16]}, "
-                    f"{entry['new_events']} new events{boxes}"
+                    f"{plural(entry['new_events'], 'new event')}{boxes}"
                 )
     if any("error" in entry for entry in results):
         raise click.exceptions.Exit(1)
