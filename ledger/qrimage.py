@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import warnings
 from pathlib import Path
+from typing import Any
 
 import qrcode
 import qrcode.image.svg
@@ -24,7 +25,7 @@ MAX_PIXELS = 40_000_000  # checked from the header; Pillow alone refuses only at
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 
-def _code(payload: str) -> qrcode.QRCode:
+def _code(payload: str) -> qrcode.QRCode[Any]:
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
     code.add_data(payload)
     code.make(fit=True)

@@ -60,7 +60,8 @@ def _ecma_pattern(
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-_Validator: Final = validators.extend(Draft202012Validator, {"pattern": _ecma_pattern})
+# validators.extend is untyped in types-jsonschema.
+_Validator: Final = validators.extend(Draft202012Validator, {"pattern": _ecma_pattern})  # type: ignore[no-untyped-call]
 _VALIDATORS: Final = {
     name: _Validator(schema, registry=_REGISTRY) for name, schema in _SCHEMAS.items()
 }
