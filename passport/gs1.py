@@ -80,11 +80,6 @@ def check_company_prefix(prefix: str) -> str:
     return prefix
 
 
-def prefix_covers(prefix: str, gtin14: str) -> bool:
-    """Whether a GS1 company prefix covers a GTIN-14 (matched after the indicator digit)."""
-    return gtin14[1 : 1 + len(prefix)] == prefix
-
-
 @dataclass(frozen=True)
 class DigitalLink:
     """What a GS1 Digital Link URI names: a GTIN-14, and the qualifiers and passport id it carries.

@@ -78,10 +78,6 @@ class TrustedRoot:
         """The audience the brand publishes under ``name``, if any."""
         return next((a for a in self.audiences if a.name == name), None)
 
-    def covers(self, gtin14: str) -> bool:
-        """Whether one of the brand's GS1 company prefixes covers ``gtin14``."""
-        return any(gs1.prefix_covers(prefix, gtin14) for prefix in self.gs1_prefixes)
-
     def describe(self) -> str:
         """The root as messages name it: its label and the start of its key id."""
         return f"'{self.brand}' (key {self.key.kid_hex[:16]}…)"
@@ -119,18 +115,16 @@ class TrustStore:
         return self._by_kid.get(kid)
 
     def root_for(self, gtin14: str) -> TrustedRoot | None:
-        """The one trusted root whose GS1 company prefixes cover ``gtin14``, if any."""
+        """The one trusted root whose GS1 company prefixes cover ``gtin14``, if any.
+
+        A company prefix is matched against the GTIN-14 digits after its indicator digit.
+        """
         body = gtin14[1:]
         for length in range(4, 13):
             root = self._by_prefix.get(body[:length])
             if root is not None:
                 return root
         return None
-
-    def named(self, name: str) -> TrustedRoot | None:
-        """The root labelled ``name`` (compared as :func:`name_key` does), if any."""
-        key = name_key(name)
-        return next((r for r in self.roots if name_key(r.brand) == key), None)
 
     def __len__(self) -> int:
         return len(self.roots)

@@ -357,15 +357,20 @@ def test_the_page_in_headless_chromium(server: str, tmp_path: Path) -> None:
         assert shot.stat().st_size > 5_000, name
 
 
-def test_a_client_that_hangs_up_mid_upload_leaves_no_traceback(
-    ledger_path: Path, tmp_path: Path
-) -> None:
+def _home_copy(ledger_path: Path, tmp_path: Path) -> tuple[list[str], dict[str, str], int]:
+    """A home holding a copy of the test ledger: the `dpp serve` command, its env, a free port."""
     home = tmp_path / "home"
     home.mkdir()
     shutil.copy(ledger_path, home / "ledger.db")
-    port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DPP_")}
     command = [str(Path(sys.executable).parent / "dpp"), "--home", str(home), "serve"]
+    return command, env, _free_port()
+
+
+def test_a_client_that_hangs_up_mid_upload_leaves_no_traceback(
+    ledger_path: Path, tmp_path: Path
+) -> None:
+    command, env, port = _home_copy(ledger_path, tmp_path)
     process = subprocess.Popen(
         [*command, "--port", str(port), "--accept-imports"],
         env=env,
@@ -399,12 +404,7 @@ def test_a_client_that_hangs_up_mid_upload_leaves_no_traceback(
 def test_requests_are_logged_in_common_log_format_and_a_taken_port_is_one_line(
     ledger_path: Path, tmp_path: Path
 ) -> None:
-    home = tmp_path / "home"
-    home.mkdir()
-    shutil.copy(ledger_path, home / "ledger.db")
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DPP_")}
-    command = [str(Path(sys.executable).parent / "dpp"), "--home", str(home), "serve"]
+    command, env, port = _home_copy(ledger_path, tmp_path)
     process = subprocess.Popen(
         [*command, "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True
     )
