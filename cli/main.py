@@ -13,9 +13,9 @@ from typing import Any, Final, NoReturn
 
 import click
 
-import passport as pp
-from ledger import NotALedgerError, NotFoundError
-from ledger.disk import os_failure
+from dpp_ledger import passport as pp
+from dpp_ledger.ledger import NotALedgerError, NotFoundError
+from dpp_ledger.ledger.disk import os_failure
 
 from .env import UsageProblem, resolve_home
 
@@ -187,7 +187,7 @@ def main() -> None:
 
 
 def register() -> click.Group:
-    """The group with every command attached (for tests and ``python -m cli``)."""
+    """The group with every command attached (for tests and ``python -m dpp_ledger``)."""
     from . import admin, audience, audit, bench, buyer, demo, erase, items, serve  # noqa: F401
 
     return dpp

@@ -27,11 +27,11 @@ from typing import Any, Final
 
 from sqlite_utils import Database
 
-import passport as pp
-from passport import cbor
-from passport.cose import Sign1
-from passport.keyring import Keyring
-from passport.keys import PublicKey
+from dpp_ledger import passport as pp
+from dpp_ledger.passport import cbor
+from dpp_ledger.passport.cose import Sign1
+from dpp_ledger.passport.keyring import Keyring
+from dpp_ledger.passport.keys import PublicKey
 
 from . import db as ledger_db
 from .bench_restricted import measure as measure_restricted

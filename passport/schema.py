@@ -22,7 +22,7 @@ from . import gs1
 from ._fastschema import compile_schema, inline
 from .errors import SchemaError
 
-SCHEMA_PACKAGE: Final = "schemas"
+SCHEMA_PACKAGE: Final = f"{__package__.rpartition('.')[0]}.schemas"
 
 
 def _load_all() -> dict[str, dict[str, Any]]:

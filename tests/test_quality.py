@@ -23,7 +23,17 @@ def _tool(name: str) -> str:
     return found
 
 
-SOURCES = ("passport", "ledger", "cli", "schemas", "examples", "tests", "benchmarks")
+SOURCES = (
+    "dpp_ledger/__init__.py",
+    "dpp_ledger/__main__.py",
+    "passport",
+    "ledger",
+    "cli",
+    "schemas",
+    "examples",
+    "tests",
+    "benchmarks",
+)
 
 
 def test_ruff_lint() -> None:
@@ -37,5 +47,5 @@ def test_ruff_format() -> None:
 
 
 def test_mypy_strict() -> None:
-    result = _run(sys.executable, "-m", "mypy", "--strict", "passport", "ledger", "cli")
+    result = _run(sys.executable, "-m", "mypy", "--strict", "-p", "dpp_ledger")
     assert result.returncode == 0, result.stdout + result.stderr

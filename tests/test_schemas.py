@@ -9,21 +9,21 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-import passport as pp
-from passport import schema
-from passport.events import EventType
+import dpp_ledger.passport as pp
+from dpp_ledger.passport import schema
+from dpp_ledger.passport.events import EventType
 from tests.world import GTIN, PRODUCT, T0, World
 
 W = World()
 FILES = {
     p.name: json.loads(p.read_text())
-    for p in resources.files("schemas").iterdir()
+    for p in resources.files("dpp_ledger.schemas").iterdir()
     if p.name.endswith(".json") and p.name != "countries.json"  # a data table, not a schema
 }
 
 
 def test_the_countries_table_names_every_code_once() -> None:
-    names = json.loads(resources.files("schemas").joinpath("countries.json").read_text())
+    names = json.loads(resources.files("dpp_ledger.schemas").joinpath("countries.json").read_text())
     assert len(names["names"]) == 249
     assert names["names"]["IT"] == "Italy"
     assert all(len(code) == 2 and code.isupper() for code in names["names"])

@@ -1,5 +1,0 @@
-"""``python -m cli`` runs the ``dpp`` command."""
-
-from .main import main
-
-main()
