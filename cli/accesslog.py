@@ -1,4 +1,4 @@
-"""One line per request, in the Common Log Format, on the ``dpp.serve.access`` logger.
+"""One line per request, in the Common Log Format, on the ``dpp_ledger.cli.serve.access`` logger.
 
 ``host - - [03/Dec/2026:10:08:39 +0000] "GET /01/... HTTP/1.1" 200 5123``: what web servers
 and log tools have read for decades. Behind a reverse proxy, the host is the proxy's
@@ -12,7 +12,7 @@ import datetime
 import logging
 from typing import Any, Final
 
-LOG: Final = logging.getLogger("dpp.serve.access")
+LOG: Final = logging.getLogger("dpp_ledger.cli.serve.access")
 
 Scope = dict[str, Any]
 Message = dict[str, Any]

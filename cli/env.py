@@ -21,6 +21,8 @@ from dpp_ledger.ledger import KeyStore, KeyStoreError, Ledger, NotFoundError
 from dpp_ledger.ledger.files import read_bounded, write_atomic
 from dpp_ledger.passport.events import MAX_TIME
 
+from . import logs
+
 PASSPHRASE_VARIABLE: Final = "DPP_PASSPHRASE"  # noqa: S105 - a variable name
 HOME_VARIABLE: Final = "DPP_HOME"
 DEFAULT_HOME: Final = ".dpp"
@@ -134,6 +136,7 @@ class Passphrase:
                     f"no passphrase: set {PASSPHRASE_VARIABLE} or run dpp on a terminal"
                 )
             secret = click.prompt(prompt, hide_input=True, err=True)
+        logs.hide(secret)
         self.cached = secret
         return secret
 
@@ -143,6 +146,7 @@ class Passphrase:
             self.cached = click.prompt(
                 "New key passphrase", hide_input=True, confirmation_prompt=True, err=True
             )
+            logs.hide(self.cached)
         secret = self()
         if len(secret) < MIN_PASSPHRASE:
             click.echo(

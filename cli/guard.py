@@ -26,9 +26,10 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.server import ServerState
 
+from . import logs
 from .accesslog import AccessLog
 
-LOG: Final = logging.getLogger("dpp.serve")
+LOG: Final = logging.getLogger("dpp_ledger.cli.serve")
 REPEAT_S: Final = 10.0  # a kind of warning is printed at most once in this many seconds
 BODY_GRACE_S: Final = 5.0  # a body's rate is first checked this long after its head
 LINGER_S: Final = 1.0  # how long a refused connection is read (and dropped) before it closes
@@ -94,18 +95,21 @@ class OneLine(logging.Formatter):
 def quiet_logging(level: int = logging.WARNING) -> None:
     """Send every warning through :class:`OneLine` and :class:`Repeats`.
 
-    The access log (``dpp.serve.access``, one Common Log Format line per request) is shown at
-    ``level`` INFO or below, unfiltered: every request is one line of its own.
+    The access log (``dpp_ledger.cli.serve.access``, one Common Log Format line per request) is
+    shown at ``level`` INFO or below, unfiltered: every request is one line of its own. The rest
+    of the project logs at ``level`` through :func:`logs.configure`.
     """
+    logs.configure(level)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(OneLine())
     handler.addFilter(Repeats())
-    for name in ("dpp.serve", "uvicorn.error", "uvicorn", "asyncio"):
+    handler.addFilter(logs.Redact())
+    for name in (LOG.name, "uvicorn.error", "uvicorn", "asyncio"):
         logger = logging.getLogger(name)
         logger.handlers = [handler]
-        logger.setLevel(max(level, logging.WARNING) if name != "dpp.serve" else level)
+        logger.setLevel(max(level, logging.WARNING) if name != LOG.name else level)
         logger.propagate = False
-    access = logging.getLogger("dpp.serve.access")
+    access = logging.getLogger("dpp_ledger.cli.serve.access")
     plain = logging.StreamHandler(sys.stderr)
     plain.setFormatter(logging.Formatter("%(message)s"))
     access.handlers = [plain]

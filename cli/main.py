@@ -1,7 +1,8 @@
 """The ``dpp`` command: one group, one error handler, the subcommands from the modules beside it.
 
 Exit codes: 0 success (or valid), 1 a failed check or a refused operation, 2 bad usage or
-unreadable input. Errors are one line on stderr; ``--verbose`` adds their causes.
+unreadable input. Errors are one line on stderr; ``-v`` adds their causes and the project's
+informational log lines, ``-vv`` its debug lines.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dpp_ledger import passport as pp
 from dpp_ledger.ledger import NotALedgerError, NotFoundError
 from dpp_ledger.ledger.disk import os_failure
 
+from . import logs
 from .env import UsageProblem, resolve_home
 
 UNREADABLE = (pp.DecodeError, pp.TrustStoreError, UsageProblem, NotFoundError, NotALedgerError)
@@ -112,10 +114,15 @@ def _report(ctx: click.Context, message: str, error: BaseException) -> None:
 
 @click.group(cls=DppGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--home", metavar="DIR", help="Ledger home (default: $DPP_HOME, else ./.dpp).")
-@click.option("-v", "--verbose", is_flag=True, help="Show the causes of an error.")
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Show the causes of an error and what the command does (-vv: in detail).",
+)
 @click.version_option(package_name="dpp-ledger", prog_name="dpp")
 @click.pass_context
-def dpp(ctx: click.Context, home: str | None, verbose: bool) -> None:
+def dpp(ctx: click.Context, home: str | None, verbose: int) -> None:
     """Digital product passports: issue, extend, verify offline, audit.
 
     \b
@@ -125,6 +132,7 @@ def dpp(ctx: click.Context, home: str | None, verbose: bool) -> None:
       dpp verify bag.dpp --trust trust.json
     Passphrases come from a prompt on a terminal, else from $DPP_PASSPHRASE.
     """
+    logs.configure(logs.level_of(verbose))
     ctx.obj = resolve_home(home)
 
 

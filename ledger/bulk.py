@@ -10,6 +10,7 @@ same items, it resumes: what is already issued is counted apart, not refused.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import islice
@@ -24,6 +25,8 @@ from . import db as _db
 from .audiences import seal_plan, sign_planned
 from .errors import IssueStoppedError
 from .store import Ledger, insert_events
+
+_LOG = logging.getLogger(__name__)
 
 DEFAULT_BATCH: Final = 1000
 Progress = Callable[[int], None]
@@ -187,6 +190,7 @@ def _store(
         ledger.disclosures.insert(box for e in events for box in boxes.get(e.pid, ()))
         if events and ledger.checkpoints.key is not None:
             ledger.checkpoints.sign_in_transaction()
+    _LOG.info("stored a batch of %d new passports", len(ready))
     for index, event in ready.values():
         tally.issued.append((index, event.pid))
         tally.mine[event.pid] = index

@@ -11,6 +11,7 @@ lists problems per passport (nothing is repaired: an auditor reads the report).
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sqlite3
@@ -31,6 +32,7 @@ from dpp_ledger.passport.keyring import Keyring
 from .errors import NotALedgerError, WorkerError
 from .store import Ledger, gtin_key
 
+_LOG = logging.getLogger(__name__)
 CHUNK: Final = 1024  # passports per range task: about 0.15 s of work
 LOG_SPAN: Final = 1 << 16  # events rehashed by one task (a multiple of the log's block)
 Progress = Callable[[int, int], None]
@@ -107,6 +109,10 @@ def check_ledger(
     # The same report whatever the number of jobs: passports in order, then the log.
     order = sorted(found, key=lambda i: (tasks[i][0] is _log_span_task, i))
     problems += [problem for index in order for problem in found[index]]
+    _LOG.info(
+        "checked %d passports, %d events, in %d tasks on %d jobs: %d problems",
+        *(passports, events, len(tasks), jobs, len(problems)),
+    )
     return CheckReport(passports, events, tuple(problems), jobs)
 
 

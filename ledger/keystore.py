@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import os
 import re
 import secrets
@@ -33,6 +34,7 @@ from . import disk
 from .errors import KeyNotFoundError, KeyStoreError, NotFoundError
 from .files import open_regular, sync_directory
 
+_LOG = logging.getLogger(__name__)
 Passphrase = Callable[[], str]
 SCRYPT_LOG_N: Final = 17  # 128 MiB, about 0.4 s: the OWASP-recommended floor for scrypt
 SCRYPT_R: Final = 8
@@ -140,6 +142,7 @@ class KeyStore:
         signing = SigningKey.from_seed(seed)
         if signing.public_key.raw.hex() != document["public"]:
             raise KeyStoreError(f"key file for '{name}' is damaged: public key does not match")
+        _LOG.info("unlocked key %r (%s)", name, signing.public_key.raw.hex()[:16])
         return signing
 
     def info(self, name: str) -> KeyInfo:

@@ -9,6 +9,7 @@ and a proof is O(log² n) lookups plus one such scan, never a pass over the log.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from typing import Final
 
@@ -21,6 +22,8 @@ from dpp_ledger.passport.keys import SigningKey
 
 from . import db as _db
 from .errors import NotFoundError
+
+_LOG = logging.getLogger(__name__)
 
 # Levels below this are rehashed from the events on demand: a proof rehashes the block of its
 # leaf and the block at the log's right edge. 4 (blocks of 16 events) costs 5.8 bytes of
@@ -279,6 +282,7 @@ class Checkpoints:
             return str(row[0])
         note = sign_checkpoint(Checkpoint(origin, size, self.log.root(size)), origin, key)
         self.db.execute("INSERT INTO checkpoints (size, note) VALUES (?, ?)", [size, note])
+        _LOG.debug("signed the checkpoint of %s at size %d", origin, size)
         return note
 
     def latest(self) -> str | None:

@@ -8,6 +8,7 @@ leaves the file as it was (a fork or clone stores its evidence and nothing else)
 from __future__ import annotations
 
 import hashlib
+import logging
 import time as _time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -31,6 +32,8 @@ from .disclosures import Disclosures
 from .errors import AmbiguousError, CloneError, ForkError, MovedOnError, NotFoundError
 from .log import Checkpoints, MerkleLog
 from .records import Records
+
+_LOG = logging.getLogger(__name__)
 
 Clock = Callable[[], int]
 Identifier = tuple[str, str, str]  # (brand, GTIN-14, serial)
@@ -81,6 +84,7 @@ class Ledger:
     def create(cls, path: Path | str, *, clock: Clock = system_clock) -> Ledger:
         """Create a new ledger file (or open an existing one) at ``path``."""
         path = Path(path)
+        _LOG.debug("opening or creating the ledger %s", path)
         return cls(_db.connect(path, create=True), path, clock)
 
     @classmethod
@@ -98,6 +102,7 @@ class Ledger:
             StorageError: there is no ledger at ``path``.
         """
         path = Path(path)
+        _LOG.debug("opening the ledger %s%s", path, " for reading" if read_only else "")
         return cls(_db.connect(path, timeout=timeout, read_only=read_only), path, clock)
 
     def trust(self) -> TrustStore:
@@ -425,6 +430,7 @@ class Ledger:
             report.raise_for_outcome()
             self._store_new(bundle, report, len(stored))
             self.disclosures.insert(bundle.disclosures)
+        _LOG.info("stored %s event %d of passport %s", event.type, event.seq, event.pid.hex())
         return report
 
     # -- import ------------------------------------------------------------------------------
@@ -457,7 +463,9 @@ class Ledger:
                 boxes = self.disclosures.insert(bundle.disclosures)
         if conflict is not None:
             kind = ForkError if conflict.kind is ConflictKind.FORK else CloneError
+            _LOG.warning("import refused: %s (evidence kept)", conflict.detail)
             raise kind(f"{conflict.detail}; the two signed events were kept as evidence")
+        _LOG.info("imported passport %s: %d new events, %d boxes", pid.hex(), new, boxes)
         return ImportResult(pid, new, report, boxes)
 
     def _conflict(

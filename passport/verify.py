@@ -12,6 +12,7 @@ The first failing step fails the bundle and the steps after it are skipped.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
@@ -41,6 +42,8 @@ from .report import Check, Outcome, Report, Restricted, Status, format_time, plu
 from .restricted import check_disclosures
 from .rules import PassportState, Walker
 from .trust import TrustStore
+
+_LOG = logging.getLogger(__name__)
 
 DEFAULT_SKEW: Final = 300
 """Seconds an event's time may lie ahead of the verifier's clock."""
@@ -111,7 +114,11 @@ def verify(
     steps.walk()
     run.step("log", steps.log)
     run.step("disclosures", steps.disclosures)
-    return _report(run)
+    report = _report(run)
+    if _LOG.isEnabledFor(logging.DEBUG):
+        failed = [c.name for c in report.checks if c.status is not Status.PASS]
+        _LOG.debug("verified a bundle: %s; not passed: %s", report.outcome, failed or "none")
+    return report
 
 
 class _Steps:

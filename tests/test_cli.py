@@ -745,3 +745,39 @@ def test_a_file_given_to_the_wrong_command_is_named_for_what_it_is(
         assert words in line, line
         assert "BytesIO" not in line
         assert "declares" not in line
+
+
+def test_verbose_logs_what_the_command_does_and_never_the_passphrase(
+    home: Path, pid: str, tmp_path: Path
+) -> None:
+    quiet = run(home, "record", "repair", pid, "--as", "boutique", "--work", "strap")
+    loud = run(home, "-vv", "record", "repair", pid, "--as", "boutique", "--work", "strap")
+    assert quiet.exit_code == loud.exit_code == 0, loud.output
+    assert quiet.stderr == ""
+    assert "dpp: info ledger.keystore: unlocked key 'boutique'" in loud.stderr
+    assert "dpp: info ledger.store: stored repair event 3 of passport" in loud.stderr
+    assert "dpp: debug passport.verify: verified a bundle" in loud.stderr
+    new_key = run(home, "-vv", "key", "new", "carol", "--role", "owner")
+    assert new_key.exit_code == 0, new_key.output
+    logged = loud.stderr + new_key.stderr
+    assert SECRET not in logged
+    assert SECRET not in loud.stdout + new_key.stdout
+
+
+def test_a_secret_that_reaches_a_log_record_is_masked(capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    from dpp_ledger.cli import logs
+
+    logs.configure(logging.INFO)
+    logs.hide("correct horse battery staple")
+    logging.getLogger("dpp_ledger.ledger.store").info(
+        "opened with %s", "correct horse battery staple"
+    )
+    logging.getLogger("dpp_ledger.cli").warning("said correct horse battery staple aloud")
+    err = capsys.readouterr().err
+    assert "correct horse" not in err
+    assert err.splitlines() == [
+        "dpp: info ledger.store: opened with [secret]",
+        "dpp: warning cli: said [secret] aloud",
+    ]
