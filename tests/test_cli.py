@@ -290,6 +290,10 @@ def test_an_invalid_record_is_refused_and_changes_nothing(home: Path, pid: str) 
 
 
 def _decoders(path: Path) -> tuple[str, str]:
+    # Two readers that share no code. zxing-cpp cannot be the second: it is the first, the
+    # reader the product itself uses (ledger/qrimage.py), so a code only its tolerance accepts
+    # would pass unseen. OpenCV's detector is another implementation, as phones' readers are;
+    # it costs the test extra (only) about 64 MB with numpy.
     import cv2
     import zxingcpp
     from PIL import Image
