@@ -15,6 +15,7 @@ import pytest
 
 import dpp_ledger.passport as pp
 from dpp_ledger.ledger import Ledger, check_ledger, issue_many
+from dpp_ledger.ledger.check import CHUNK
 from tests.ledger_helpers import new_ledger, store_chain
 from tests.procs import NOW, spawned_workers
 from tests.world import PRODUCT, T0, World, gtin
@@ -31,6 +32,24 @@ def populated(tmp_path_factory: pytest.TempPathFactory) -> Path:
             {**PRODUCT, "gtin": gtin(f"0361427{i:06d}"), "serial": f"C{i}"} for i in range(600)
         ]
         issue_many(ledger, W.factory, items, time=T0)
+    return path
+
+
+@pytest.fixture(scope="module")
+def crowded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Enough passports for several range tasks: a worker's share is a range, not just the log.
+
+    With ``populated`` there are two tasks, the log span (a few ms, handed to the worker) and
+    one range (done by the check's own process), so the worker holds the ledger open too
+    briefly to be caught doing it.
+    """
+    path = tmp_path_factory.mktemp("crowded") / "l.db"
+    with new_ledger(path, W) as ledger:
+        items = [
+            {**PRODUCT, "gtin": gtin(f"0361427{i:06d}"), "serial": f"D{i}"}
+            for i in range(3 * CHUNK)
+        ]
+        assert len(issue_many(ledger, W.factory, items, time=T0).issued) == 3 * CHUNK
     return path
 
 
@@ -203,10 +222,10 @@ def test_a_dropped_event_is_found_through_the_log(populated: Path, tmp_path: Pat
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
-def test_a_killed_worker_is_one_line_and_no_verdict(populated: Path, tmp_path: Path) -> None:
-    # 601 passports in chunks of 256 and one log span: the worker is handed two of the four
-    # tasks, so once it dies before answering, the check cannot conclude anything.
-    check, worker = _check_with_a_worker(populated, tmp_path)
+def test_a_killed_worker_is_one_line_and_no_verdict(crowded: Path, tmp_path: Path) -> None:
+    # Three ranges and one log span: the worker is handed two of the four tasks, so once it
+    # dies before answering, the check cannot conclude anything.
+    check, worker = _check_with_a_worker(crowded, tmp_path)
     os.kill(worker, signal.SIGKILL)  # as the kernel's out-of-memory killer would
     out, err = check.communicate(timeout=60)
     assert check.returncode == 1
@@ -228,14 +247,16 @@ def test_a_killed_worker_is_one_line_and_no_verdict(populated: Path, tmp_path: P
     ids=["term", "term-group", "ctrl-c"],
 )
 def test_a_stopped_check_says_one_line_and_leaves_no_worker(
-    populated: Path, tmp_path: Path, group: bool, stop: signal.Signals, ending: tuple[int, str]
+    crowded: Path, tmp_path: Path, group: bool, stop: signal.Signals, ending: tuple[int, str]
 ) -> None:
     # Sent while the worker checks passports: no worker may be left running (holding the
     # pipes a caller waits on) or print a traceback.
-    check, worker = _check_with_a_worker(populated, tmp_path)
+    check, worker = _check_with_a_worker(crowded, tmp_path)
     deadline = time.monotonic() + 30
-    while not _has_open(worker, "ledger.db") and time.monotonic() < deadline:
+    while not (busy := _has_open(worker, "ledger.db")) and time.monotonic() < deadline:
         time.sleep(0.005)
+    assert busy, "the worker was never seen checking: the stop would not test a stop"
+    assert check.poll() is None, "the check ended before it was stopped"
     if group:
         os.killpg(check.pid, stop)
     else:
