@@ -12,14 +12,16 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import click
 
 import passport as pp
-from ledger import KeyStore, KeyStoreError, Ledger, NotFoundError
-from ledger.files import read_bounded, write_atomic
-from passport.events import MAX_TIME
+from ledger import KeyStoreError, NotFoundError
+
+if TYPE_CHECKING:
+    # Every command imports this module: what only some of them use is imported where used.
+    from ledger import KeyStore, Ledger
 
 PASSPHRASE_VARIABLE: Final = "DPP_PASSPHRASE"  # noqa: S105 - a variable name
 HOME_VARIABLE: Final = "DPP_HOME"
@@ -173,6 +175,8 @@ class Home:
     @property
     def keystore(self) -> KeyStore:
         """The key store directory."""
+        from ledger.keystore import KeyStore
+
         return KeyStore(self.path / "keys")
 
     @property
@@ -188,6 +192,8 @@ class Home:
         """The home's settings (empty if none)."""
         if not self.config_path.is_file():
             return {}
+        from ledger.files import read_bounded
+
         try:
             value = json.loads(read_bounded(self.config_path, 64 * 1024, what="config"))
         except ValueError as exc:
@@ -196,6 +202,8 @@ class Home:
 
     def save_config(self, config: dict[str, Any]) -> None:
         """Write the home's settings."""
+        from ledger.files import write_atomic
+
         write_atomic(self.config_path, (json.dumps(config, indent=2) + "\n").encode())
 
     def signing_key(self, name: str) -> pp.SigningKey:
@@ -236,6 +244,8 @@ class Home:
     @contextmanager
     def ledger(self, *, write: bool = False) -> Iterator[Ledger]:
         """The home's ledger; for writes, with the log key loaded so checkpoints follow."""
+        from ledger.store import Ledger
+
         self.require()
         with Ledger.open(self.ledger_path) as ledger:
             origin = ledger.checkpoints.origin
@@ -246,6 +256,8 @@ class Home:
     @contextmanager
     def reader(self) -> Iterator[Ledger]:
         """The home's ledger for reading only: it opens on a read-only mount, and never writes."""
+        from ledger.store import Ledger
+
         self.require()
         with Ledger.open(self.ledger_path, read_only=True) as ledger:
             yield ledger
@@ -280,6 +292,8 @@ def parse_time(text: str) -> int:
     Raises:
         UsageProblem: none of those, or outside year 1970 to 9999.
     """
+    from passport.events import MAX_TIME
+
     text = text.strip()
     try:
         number = decimal(text)

@@ -48,7 +48,7 @@ def load(home: Home, reference: str, trust_file: str | None) -> Verified:
     Raises:
         DppError: unreadable file, unknown passport, no trust store.
     """
-    from .items import is_bundle_path, trust_for
+    from .sources import is_bundle_path, trust_for
 
     if is_bundle_path(reference):
         trust, known = trust_for(home, trust_file)
@@ -177,7 +177,7 @@ def verify_credential(
         DecodeError: the credential or the bundle cannot be read (exit code 2).
         click.exceptions.Exit: 1 when the bundle or the credential does not verify.
     """
-    from .items import trust_for
+    from .sources import trust_for
 
     path, data, bundle_path = found
     signed = read_credential(data, what=f"credential {path}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from pathlib import Path
 from typing import Any
 
 import click
@@ -40,6 +39,7 @@ from .sealing import (
     print_erasures,
     seal_options,
 )
+from .sources import is_bundle_path, trust_for
 
 
 def read_json_object(path: str, what: str) -> dict[str, Any]:
@@ -55,16 +55,6 @@ def read_json_object(path: str, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise pp.DecodeError(f"{what} {path}: must hold a JSON object")
     return value
-
-
-def is_bundle_path(reference: str) -> bool:
-    """Whether a PASSPORT argument names a bundle file rather than a ledger passport.
-
-    Any existing path that is not a folder counts, so that a FIFO or a device is refused
-    as a file rather than looked up as a passport id.
-    """
-    path = Path(reference)
-    return reference.endswith(".dpp") or (path.exists() and not path.is_dir())
 
 
 # -- issue -----------------------------------------------------------------------------------
@@ -402,26 +392,6 @@ def _append_to_file(
         path, event, trust, now=now, keys=keys, known_revocations=known, boxes=boxes
     )
     return event, report
-
-
-def trust_for(
-    home: Home, trust_file: str | None
-) -> tuple[pp.TrustStore, tuple[pp.RevocationList, ...]]:
-    """The trust store to verify against: --trust FILE, else this home's (with its revocations).
-
-    With --trust the ledger is never opened: an offline check needs nothing but the file.
-
-    Raises:
-        UsageProblem: neither is available.
-    """
-    from ledger.files import read_trust
-
-    if trust_file:
-        return read_trust(trust_file), ()
-    if not home.exists():
-        raise UsageProblem("no trust store: pass --trust FILE (or use a home with `--home`)")
-    with home.reader() as ledger:
-        return ledger.trust(), ledger.revocations()
 
 
 # -- show, export, import --------------------------------------------------------------------

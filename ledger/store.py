@@ -8,7 +8,6 @@ leaves the file as it was (a fork or clone stores its evidence and nothing else)
 from __future__ import annotations
 
 import hashlib
-import time as _time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -27,6 +26,7 @@ from passport.verify import named_kids
 
 from . import db as _db
 from .audiences import Audiences
+from .clock import system_clock
 from .disclosures import Disclosures
 from .errors import AmbiguousError, CloneError, ForkError, MovedOnError, NotFoundError
 from .log import Checkpoints, MerkleLog
@@ -35,11 +35,6 @@ from .records import Records
 Clock = Callable[[], int]
 Identifier = tuple[str, str, str]  # (brand, GTIN-14, serial)
 MIN_PREFIX = 8
-
-
-def system_clock() -> int:
-    """The current Unix time in whole seconds."""
-    return int(_time.time())
 
 
 @dataclass(frozen=True)

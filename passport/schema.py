@@ -10,17 +10,17 @@ import datetime
 import json
 import re
 from collections.abc import Iterator, Mapping
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
-from typing import Any, Final
-
-from jsonschema import Draft202012Validator, validators
-from jsonschema.exceptions import ValidationError, best_match
-from referencing import Registry, Resource
+from typing import TYPE_CHECKING, Any, Final
 
 from . import gs1
 from ._fastschema import compile_schema, inline
 from .errors import SchemaError
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
+    from jsonschema.protocols import Validator
 
 SCHEMA_PACKAGE: Final = "schemas"
 
@@ -36,9 +36,6 @@ def _load_all() -> dict[str, dict[str, Any]]:
 
 
 _SCHEMAS: Final = _load_all()
-_REGISTRY: Final = Registry().with_resources(
-    (schema["$id"], Resource.from_contents(schema)) for schema in _SCHEMAS.values()
-)
 
 
 @lru_cache(maxsize=256)
@@ -53,6 +50,8 @@ def _ecma_pattern(
 
     Python's ``$`` also matches before a trailing newline, so "A1" plus a newline would pass.
     """
+    from jsonschema.exceptions import ValidationError  # noqa: PLC0415 - see _validator
+
     if not isinstance(instance, str):
         return
     match = _compiled(pattern).search(instance)
@@ -60,11 +59,26 @@ def _ecma_pattern(
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-# validators.extend is untyped in types-jsonschema.
-_Validator: Final = validators.extend(Draft202012Validator, {"pattern": _ecma_pattern})  # type: ignore[no-untyped-call]
-_VALIDATORS: Final = {
-    name: _Validator(schema, registry=_REGISTRY) for name, schema in _SCHEMAS.items()
-}
+@cache
+def _validator(name: str) -> Validator:
+    """The validator for schema ``name``, built the first time data fails to pass.
+
+    jsonschema (with its format checkers) takes tens of milliseconds to import and is needed
+    only to say what is wrong: valid data passes the fast acceptors alone, so verifying a
+    valid bundle never loads it.
+    """
+    from jsonschema import Draft202012Validator, validators  # noqa: PLC0415
+    from referencing import Registry, Resource  # noqa: PLC0415
+
+    registry: Registry[Any] = Registry().with_resources(
+        (schema["$id"], Resource.from_contents(schema)) for schema in _SCHEMAS.values()
+    )
+    # validators.extend is untyped in types-jsonschema.
+    extended = validators.extend(Draft202012Validator, {"pattern": _ecma_pattern})  # type: ignore[no-untyped-call]
+    found: Validator = extended(_SCHEMAS[name], registry=registry)
+    return found
+
+
 _DEFS_PREFIX: Final = "urn:dpp:schema:v1:defs#/$defs/"
 # Fast acceptors, compiled once; jsonschema stays the judge of anything they do not accept.
 _ACCEPT: Final = {
@@ -85,13 +99,15 @@ def validate(name: str, instance: object, *, what: str) -> None:
     Raises:
         SchemaError: the first (most relevant) mismatch, with its location.
     """
-    validator = _VALIDATORS.get(name)
-    if validator is None:
+    if name not in _SCHEMAS:
         raise SchemaError(f"{what}: no schema called {name!r}")
     accept = _ACCEPT.get(name)
     if accept is not None and accept(instance):
         return
-    error = best_match(validator.iter_errors(instance))
+    from jsonschema.exceptions import best_match  # noqa: PLC0415 - see _validator
+
+    checked: Any = instance  # jsonschema takes any decoded JSON; its stubs say less
+    error = best_match(_validator(name).iter_errors(checked))
     if error is not None:
         where = "".join(
             f"[{p}]" if isinstance(p, int) else f".{_cut(str(p))}" for p in error.absolute_path

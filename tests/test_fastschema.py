@@ -50,7 +50,7 @@ json_values = st.recursive(
 
 
 def _reference(name: str, instance: object) -> bool:
-    return not list(schema._VALIDATORS[name].iter_errors(instance))
+    return not list(schema._validator(name).iter_errors(instance))
 
 
 @st.composite
