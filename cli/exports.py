@@ -14,11 +14,10 @@ import click
 
 import passport as pp
 from ledger import system_clock
-from ledger.files import read_bounded, read_bundle, write_atomic
-from passport import epcis, untp, wire
+from ledger.files import read_bundle, write_atomic
+from passport import epcis, untp
 from passport.credential import (
     check_credential,
-    looks_secured,
     read_credential,
     sign_credential,
 )
@@ -140,28 +139,6 @@ def export_view(
         f"Wrote {output} ({what}, {len(data)} bytes, passport {short(passport.bundle.pid)})",
         err=True,
     )
-
-
-def secured_credential(files: tuple[str, ...]) -> tuple[str, bytes, str] | None:
-    """(credential file, its bytes, bundle file) if ``files`` hold a secured credential.
-
-    Raises:
-        UsageProblem: a credential without exactly one bundle beside it.
-    """
-    found = []
-    for path in files:
-        data = read_bounded(path, wire.MAX_BUNDLE_SIZE, what="bundle")
-        if looks_secured(data):
-            found.append((path, data))
-    if not found:
-        return None
-    if len(found) != 1 or len(files) != 2:
-        raise UsageProblem(
-            "a credential is checked against the passport it names: give it and that "
-            "passport's bundle (dpp verify passport.vc.cose bag.dpp --trust trust.json)"
-        )
-    path, data = found[0]
-    return path, data, next(f for f in files if f != path)
 
 
 def verify_credential(

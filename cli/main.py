@@ -20,6 +20,7 @@ import click
 import passport as pp
 from ledger import NotALedgerError, NotFoundError
 
+from . import __version__
 from .commands import COMMANDS
 from .env import UsageProblem, resolve_home
 
@@ -147,7 +148,7 @@ def _report(ctx: click.Context, message: str, error: BaseException) -> None:
 @click.group(cls=DppGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--home", metavar="DIR", help="Ledger home (default: $DPP_HOME, else ./.dpp).")
 @click.option("-v", "--verbose", is_flag=True, help="Show the causes of an error.")
-@click.version_option(package_name="dpp-ledger", prog_name="dpp")
+@click.version_option(__version__, prog_name="dpp")
 @click.pass_context
 def dpp(ctx: click.Context, home: str | None, verbose: bool) -> None:
     """Digital product passports: issue, extend, verify offline, audit.

@@ -13,14 +13,14 @@ import click
 
 import passport as pp
 from ledger.clock import system_clock
-from ledger.files import read_bundle
+from ledger.files import read_bounded, read_bundle
+from passport import wire
+from passport.cose import starts_as_sign1
 from passport.events import EventType
 from passport.evidence import ConflictKind, Evidence, find_conflicts
 from passport.gs1 import DigitalLink
-from passport.qr import read_payload
 from passport.report import format_time
 
-from . import exports
 from .env import Home, TimeParam, UsageProblem, emit_json, json_option, short, trust_option
 from .main import dpp
 from .render import print_report
@@ -38,6 +38,8 @@ def _scanned_matches(
     payload = link if link is not None else qrimage.read_image(image) if image else None
     if payload is None:
         return True, ""
+    from passport.qr import read_payload
+
     scanned = read_payload(payload)
     if scanned.offline is not None:
         same = scanned.offline.events[0].hash == bundle.events[0].hash
@@ -109,8 +111,10 @@ def verify(
     """
     if len(files) > 2:
         raise UsageProblem("give one bundle, or two to compare")
-    credential = exports.secured_credential(files)
+    credential = secured_credential(files)
     if credential is not None:
+        from . import exports  # credentials need the UNTP and EPCIS builders; bundles do not
+
         if link or image:
             raise UsageProblem("--link and --qr check a bundle alone, not a credential")
         exports.verify_credential(home, credential, trust_file, at, as_json)
@@ -190,3 +194,25 @@ def _evidence(evidence: Any) -> dict[str, Any]:
         "first": evidence.first.raw.hex(),
         "second": evidence.second.raw.hex(),
     }
+
+
+def secured_credential(files: tuple[str, ...]) -> tuple[str, bytes, str] | None:
+    """(credential file, its bytes, bundle file) if ``files`` hold a secured credential.
+
+    Raises:
+        UsageProblem: a credential without exactly one bundle beside it.
+    """
+    found = []
+    for path in files:
+        data = read_bounded(path, wire.MAX_BUNDLE_SIZE, what="bundle")
+        if starts_as_sign1(data):
+            found.append((path, data))
+    if not found:
+        return None
+    if len(found) != 1 or len(files) != 2:
+        raise UsageProblem(
+            "a credential is checked against the passport it names: give it and that "
+            "passport's bundle (dpp verify passport.vc.cose bag.dpp --trust trust.json)"
+        )
+    path, data = found[0]
+    return path, data, next(f for f in files if f != path)

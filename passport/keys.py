@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Final
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from . import _ed25519
@@ -73,6 +72,9 @@ class PublicKey:
 
     def to_pem(self) -> str:
         """The key as a PEM SubjectPublicKeyInfo block."""
+        # Imported here: the serialization package (with its SSH formats) costs ~10 ms at start.
+        from cryptography.hazmat.primitives import serialization  # noqa: PLC0415
+
         pem = Ed25519PublicKey.from_public_bytes(self.raw).public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
@@ -98,9 +100,7 @@ class SigningKey:
 
     def __init__(self, key: Ed25519PrivateKey) -> None:
         self._key = key
-        raw = key.public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
-        )
+        raw = key.public_key().public_bytes_raw()
         self.public_key = PublicKey.from_bytes(raw)
         self._signers: dict[str, Callable[[bytes], bytes]] = {}
 
@@ -127,11 +127,7 @@ class SigningKey:
 
     def seed(self) -> bytes:
         """The 32-byte private seed, for a key store to encrypt."""
-        return self._key.private_bytes(
-            serialization.Encoding.Raw,
-            serialization.PrivateFormat.Raw,
-            serialization.NoEncryption(),
-        )
+        return self._key.private_bytes_raw()
 
     def sign(self, message: bytes) -> bytes:
         """An Ed25519 signature over ``message`` (RFC 8032: the same bytes on every library)."""

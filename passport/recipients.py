@@ -16,6 +16,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
 from typing import Final
 
 from cryptography.hazmat.primitives import hpke
@@ -31,8 +32,16 @@ HYBRID_SECRET_SIZE: Final = X25519_SIZE + MLKEM768_SEED_SIZE + X25519_SIZE
 MAX_AUDIENCE_KEYS: Final = 64
 _P25519: Final = 2**255 - 19
 _NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-# A fixed scalar: an exchange with it is all zeros exactly for the small-order points.
-_PROBE: Final = x25519.X25519PrivateKey.from_private_bytes(bytes(range(1, 33)))
+
+
+@cache
+def _probe() -> x25519.X25519PrivateKey:
+    """A fixed scalar: an exchange with it is all zeros exactly for the small-order points.
+
+    Made on first use: making it loads OpenSSL's backend (~10 ms), which a verification of
+    a bundle without restricted data never needs.
+    """
+    return x25519.X25519PrivateKey.from_private_bytes(bytes(range(1, 33)))
 
 
 class Kem(StrEnum):
@@ -63,7 +72,7 @@ def _x25519_public(raw: bytes) -> x25519.X25519PublicKey:
         raise InvalidKeyError(f"X25519 key {raw.hex()[:16]}…: not a canonical encoding")
     key = x25519.X25519PublicKey.from_public_bytes(raw)
     try:
-        _PROBE.exchange(key)
+        _probe().exchange(key)
     except ValueError:
         raise InvalidKeyError(f"X25519 key {raw.hex()[:16]}…: a small-order point") from None
     return key

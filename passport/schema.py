@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import cache, lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Final
@@ -80,12 +80,16 @@ def _validator(name: str) -> Validator:
 
 
 _DEFS_PREFIX: Final = "urn:dpp:schema:v1:defs#/$defs/"
-# Fast acceptors, compiled once; jsonschema stays the judge of anything they do not accept.
-_ACCEPT: Final = {
-    name: compile_schema(inline(schema, _SCHEMAS["defs"]["$defs"], _DEFS_PREFIX))
-    for name, schema in _SCHEMAS.items()
-    if name != "defs"
-}
+
+
+@cache
+def _acceptor(name: str) -> Callable[[object], bool]:
+    """The fast acceptor of schema ``name``, compiled the first time it is needed.
+
+    jsonschema stays the judge of anything it does not accept. One at a time: a verification
+    of a bundle uses three or four of the schemas, and start-up should not compile them all.
+    """
+    return compile_schema(inline(_SCHEMAS[name], _SCHEMAS["defs"]["$defs"], _DEFS_PREFIX))
 
 
 def schema(name: str) -> Mapping[str, Any]:
@@ -101,8 +105,7 @@ def validate(name: str, instance: object, *, what: str) -> None:
     """
     if name not in _SCHEMAS:
         raise SchemaError(f"{what}: no schema called {name!r}")
-    accept = _ACCEPT.get(name)
-    if accept is not None and accept(instance):
+    if name != "defs" and _acceptor(name)(instance):
         return
     from jsonschema.exceptions import best_match  # noqa: PLC0415 - see _validator
 

@@ -112,3 +112,11 @@ def test_an_unknown_command_is_a_usage_error(tmp_path: Path) -> None:
     assert "No such command 'verfiy'" in done.stderr
     assert loaded.isdisjoint(HEAVY)
     assert isinstance(register(), click.Group)
+
+
+def test_the_version_printed_is_the_installed_one() -> None:
+    from importlib import metadata
+
+    import cli
+
+    assert cli.__version__ == metadata.version("dpp-ledger")
