@@ -17,12 +17,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
-from typing import Final
-
-from cryptography.hazmat.primitives import hpke
-from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
+from typing import TYPE_CHECKING, Final
 
 from .errors import InvalidKeyError, SchemaError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives import hpke
+    from cryptography.hazmat.primitives.asymmetric import x25519
+
+# cryptography's HPKE, ML-KEM and X25519 load with its Rust core (~8 ms): imported where a key
+# is made or used, so that verifying a bundle with no restricted data never pays for them.
 
 X25519_SIZE: Final = 32
 MLKEM768_PUBLIC_SIZE: Final = 1184
@@ -41,6 +45,8 @@ def _probe() -> x25519.X25519PrivateKey:
     Made on first use: making it loads OpenSSL's backend (~10 ms), which a verification of
     a bundle without restricted data never needs.
     """
+    from cryptography.hazmat.primitives.asymmetric import x25519  # noqa: PLC0415
+
     return x25519.X25519PrivateKey.from_private_bytes(bytes(range(1, 33)))
 
 
@@ -70,6 +76,8 @@ def _x25519_public(raw: bytes) -> x25519.X25519PublicKey:
     """
     if int.from_bytes(raw, "little") >= _P25519:
         raise InvalidKeyError(f"X25519 key {raw.hex()[:16]}…: not a canonical encoding")
+    from cryptography.hazmat.primitives.asymmetric import x25519  # noqa: PLC0415
+
     key = x25519.X25519PublicKey.from_public_bytes(raw)
     try:
         _probe().exchange(key)
@@ -79,6 +87,8 @@ def _x25519_public(raw: bytes) -> x25519.X25519PublicKey:
 
 
 def _raw(key: x25519.X25519PublicKey | x25519.X25519PrivateKey) -> bytes:
+    from cryptography.hazmat.primitives.asymmetric import x25519  # noqa: PLC0415
+
     if isinstance(key, x25519.X25519PrivateKey):
         return key.private_bytes_raw()
     return key.public_bytes_raw()
@@ -108,6 +118,9 @@ class RecipientKey:
         first = _x25519_public(raw[:X25519_SIZE])
         hybrid = None
         if len(raw) == HYBRID_PUBLIC_SIZE:
+            from cryptography.hazmat.primitives import hpke  # noqa: PLC0415
+            from cryptography.hazmat.primitives.asymmetric import mlkem  # noqa: PLC0415
+
             try:
                 encaps = mlkem.MLKEM768PublicKey.from_public_bytes(
                     raw[X25519_SIZE : X25519_SIZE + MLKEM768_PUBLIC_SIZE]
@@ -151,6 +164,9 @@ class RecipientSecret:
 
     def __init__(self, secret: bytes) -> None:
         """Build the key from its private bytes (see :meth:`from_bytes`, which checks them)."""
+        from cryptography.hazmat.primitives import hpke  # noqa: PLC0415
+        from cryptography.hazmat.primitives.asymmetric import mlkem, x25519  # noqa: PLC0415
+
         self._secret = secret
         self._x25519 = x25519.X25519PrivateKey.from_private_bytes(secret[:X25519_SIZE])
         self._hybrid: hpke.MLKEM768X25519PrivateKey | None = None
@@ -168,6 +184,8 @@ class RecipientSecret:
     @classmethod
     def generate(cls, *, hybrid: bool = True) -> RecipientSecret:
         """A fresh key from the operating system's random source (with its hybrid parts)."""
+        from cryptography.hazmat.primitives.asymmetric import x25519  # noqa: PLC0415
+
         secret = _raw(x25519.X25519PrivateKey.generate())
         if hybrid:
             secret += secrets.token_bytes(MLKEM768_SEED_SIZE)  # FIPS 203: the seed is (d, z)
