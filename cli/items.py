@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from array import array
+from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -13,7 +15,7 @@ import passport as pp
 from ledger import issue_many, system_clock
 from ledger.audiences import sign_planned
 from ledger.files import MAX_TEXT_FILE, append_to_bundle, read_bounded, read_bundle, write_atomic
-from ledger.rows import read_rows
+from ledger.rows import RowsFile
 from passport import gs1, schema, wire
 from passport.report import plural
 
@@ -153,16 +155,23 @@ def issue(
 def _issue_many(
     home: Home, signer: pp.SigningKey, rows_file: str, batch: int, as_json: bool, kem: pp.Kem
 ) -> None:
-    rows = read_rows(rows_file)  # the whole file, checked before anything is signed
-    update, close = progress(len(rows), "Issuing")
+    rows = RowsFile(rows_file)
+    total = rows.check()  # the whole file, checked before anything is signed
+    lines = array("q")  # each item's line number: 8 bytes a row, not the row
+
+    def items() -> Iterator[Any]:
+        for line, row in rows:
+            lines.append(line)
+            yield row
+
+    update, close = progress(total, "Issuing")
     with home.ledger(write=True) as ledger:
         try:
             summary = issue_many(
-                ledger, signer, (r for _, r in rows), batch_size=batch, progress=update, kem=kem
+                ledger, signer, items(), batch_size=batch, progress=update, kem=kem
             )
         finally:
             close()
-    lines = [line for line, _ in rows]
     refused = [(lines[i], reason) for i, reason in summary.refused]
     if as_json:
         emit_json(
