@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -188,6 +187,8 @@ class RecipientSecret:
 
         secret = _raw(x25519.X25519PrivateKey.generate())
         if hybrid:
+            import secrets  # noqa: PLC0415 - see disclose.random_salt
+
             secret += secrets.token_bytes(MLKEM768_SEED_SIZE)  # FIPS 203: the seed is (d, z)
             secret += _raw(x25519.X25519PrivateKey.generate())
         return cls(secret)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime
 import json
+import pkgutil
 import re
 from collections.abc import Callable, Iterator, Mapping
 from functools import cache, lru_cache
-from importlib import resources
+from importlib import import_module
 from typing import TYPE_CHECKING, Any, Final
 
 from . import gs1
@@ -25,13 +26,24 @@ if TYPE_CHECKING:
 SCHEMA_PACKAGE: Final = "schemas"
 
 
+def package_data(name: str) -> bytes:
+    """The bytes of file ``name`` of the schemas package (read like code, not user input).
+
+    Raises:
+        SchemaError: the package lacks the file (a broken installation).
+    """
+    data = pkgutil.get_data(SCHEMA_PACKAGE, name)
+    if data is None:
+        raise SchemaError(f"the {SCHEMA_PACKAGE} package has no {name}: reinstall dpp-ledger")
+    return data
+
+
 def _load_all() -> dict[str, dict[str, Any]]:
     loaded: dict[str, dict[str, Any]] = {}
-    for entry in resources.files(SCHEMA_PACKAGE).iterdir():
-        if entry.name.endswith(".json"):
-            document = json.loads(entry.read_text("utf-8"))
-            if "$schema" in document:  # beside the schemas: data tables (countries.json)
-                loaded[entry.name.removesuffix(".json")] = document
+    for name in import_module(SCHEMA_PACKAGE).JSON_FILES:
+        document = json.loads(package_data(f"{name}.json"))
+        if "$schema" in document:  # beside the schemas: data tables (countries.json)
+            loaded[name] = document
     return loaded
 
 
