@@ -15,9 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from ledger import db as ledger_db
-from ledger.bench import scratch_log, synthetic_record
-from passport import merkle
+from dpp_ledger.ledger import db as ledger_db
+from dpp_ledger.ledger.bench import scratch_log, synthetic_record
+from dpp_ledger.passport import merkle
 
 
 def main(leaves: int, record: int) -> None:

@@ -17,7 +17,7 @@ TARGETS = {"issue_ratio": 0.70, "verify_ratio": 0.85, "check_speedup": 1.7}
 def dpp_command() -> list[str]:
     """How to start this very ``dpp``: its console script if beside the interpreter."""
     script = Path(sys.executable).parent / "dpp"
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "cli"]
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "dpp_ledger"]
 
 
 @dpp.command()
@@ -72,14 +72,14 @@ def bench(
       dpp bench --items 3000 --events 200000 --json
       dpp bench --audit-events 10000000 --jobs 2 --work /var/tmp/dpp-audit
     """
-    from ledger import bench as measure
+    from dpp_ledger.ledger import bench as measure
 
     def say(text: str) -> None:
         if sys.stderr.isatty() or not as_json:
             click.echo(f"  {text}", err=True)
 
     if audit_events is not None:
-        from ledger.bench_audit import audit
+        from dpp_ledger.ledger.bench_audit import audit
 
         found = audit(Path(work), audit_events, jobs or 2, say)
         if as_json:

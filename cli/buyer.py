@@ -6,11 +6,11 @@ import urllib.parse
 
 import click
 
-import passport as pp
-from ledger import qrimage, system_clock
-from ledger.files import read_bundle
-from passport import gs1, ownership
-from passport.qr import offline_payload, read_payload
+from dpp_ledger import passport as pp
+from dpp_ledger.ledger import qrimage, system_clock
+from dpp_ledger.ledger.files import read_bundle
+from dpp_ledger.passport import gs1, ownership
+from dpp_ledger.passport.qr import offline_payload, read_payload
 
 from .env import (
     Home,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ledger import demo as scenario
+from dpp_ledger.ledger import demo as scenario
 
 from .main import dpp
 

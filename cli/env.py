@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any, Final
 
 import click
 
-import passport as pp
-from ledger import KeyStoreError, NotFoundError
+from dpp_ledger import passport as pp
+from dpp_ledger.ledger import KeyStoreError, NotFoundError
 
 if TYPE_CHECKING:
     # Every command imports this module: what only some of them use is imported where used.
-    from ledger import KeyStore, Ledger
+    from dpp_ledger.ledger import KeyStore, Ledger
 
 PASSPHRASE_VARIABLE: Final = "DPP_PASSPHRASE"  # noqa: S105 - a variable name
 HOME_VARIABLE: Final = "DPP_HOME"
@@ -176,7 +176,7 @@ class Home:
     @property
     def keystore(self) -> KeyStore:
         """The key store directory."""
-        from ledger.keystore import KeyStore
+        from dpp_ledger.ledger.keystore import KeyStore
 
         return KeyStore(self.path / "keys")
 
@@ -193,7 +193,7 @@ class Home:
         """The home's settings (empty if none)."""
         if not self.config_path.is_file():
             return {}
-        from ledger.files import read_bounded
+        from dpp_ledger.ledger.files import read_bounded
 
         try:
             value = json.loads(read_bounded(self.config_path, 64 * 1024, what="config"))
@@ -203,7 +203,7 @@ class Home:
 
     def save_config(self, config: dict[str, Any]) -> None:
         """Write the home's settings."""
-        from ledger.files import write_atomic
+        from dpp_ledger.ledger.files import write_atomic
 
         write_atomic(self.config_path, (json.dumps(config, indent=2) + "\n").encode())
 
@@ -245,7 +245,7 @@ class Home:
     @contextmanager
     def ledger(self, *, write: bool = False) -> Iterator[Ledger]:
         """The home's ledger; for writes, with the log key loaded so checkpoints follow."""
-        from ledger.store import Ledger
+        from dpp_ledger.ledger.store import Ledger
 
         self.require()
         with Ledger.open(self.ledger_path) as ledger:
@@ -257,7 +257,7 @@ class Home:
     @contextmanager
     def reader(self) -> Iterator[Ledger]:
         """The home's ledger for reading only: it opens on a read-only mount, and never writes."""
-        from ledger.store import Ledger
+        from dpp_ledger.ledger.store import Ledger
 
         self.require()
         with Ledger.open(self.ledger_path, read_only=True) as ledger:
@@ -293,7 +293,7 @@ def parse_time(text: str) -> int:
     Raises:
         UsageProblem: none of those, or outside year 1970 to 9999.
     """
-    from passport.events import MAX_TIME
+    from dpp_ledger.passport.events import MAX_TIME
 
     text = text.strip()
     try:

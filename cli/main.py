@@ -17,8 +17,8 @@ from typing import Any, Final, NoReturn
 
 import click
 
-import passport as pp
-from ledger import NotALedgerError, NotFoundError
+from dpp_ledger import passport as pp
+from dpp_ledger.ledger import NotALedgerError, NotFoundError
 
 from . import __version__
 from .commands import COMMANDS
@@ -91,7 +91,7 @@ class DppGroup(click.Group):
         except BrokenPipeError:
             _reader_left()
         except OSError as error:
-            from ledger.disk import os_failure
+            from dpp_ledger.ledger.disk import os_failure
 
             found = os_failure(error, error.filename or "a file")
             if found is not None:  # the disk is full or read-only: a failed write, not bad input

@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-import passport as pp
+from dpp_ledger import passport as pp
 
 from .env import Home, UsageProblem
 
 if TYPE_CHECKING:
     # Storage the commands that read no restricted data (``dpp verify``) must not load.
-    from ledger.disclosures import Erasure
-    from ledger.recipients import RecipientStore
+    from dpp_ledger.ledger.disclosures import Erasure
+    from dpp_ledger.ledger.recipients import RecipientStore
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -66,7 +66,7 @@ open_option = click.option(
 
 def recipients(home: Home) -> RecipientStore:
     """The home's recipient keys (in its key store)."""
-    from ledger.recipients import RecipientStore
+    from dpp_ledger.ledger.recipients import RecipientStore
 
     return RecipientStore(home.keystore.directory)
 

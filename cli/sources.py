@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from .env import Home, UsageProblem
 
 if TYPE_CHECKING:
-    import passport as pp
+    from dpp_ledger import passport as pp
 
 
 def is_bundle_path(reference: str) -> bool:
@@ -31,7 +31,7 @@ def trust_for(
     Raises:
         UsageProblem: neither is available.
     """
-    from ledger.files import read_trust
+    from dpp_ledger.ledger.files import read_trust
 
     if trust_file:
         return read_trust(trust_file), ()

@@ -11,15 +11,15 @@ from typing import Any
 
 import click
 
-import passport as pp
-from ledger.clock import system_clock
-from ledger.files import read_bounded, read_bundle
-from passport import wire
-from passport.cose import starts_as_sign1
-from passport.events import EventType
-from passport.evidence import ConflictKind, Evidence, find_conflicts
-from passport.gs1 import DigitalLink
-from passport.report import format_time
+from dpp_ledger import passport as pp
+from dpp_ledger.ledger.clock import system_clock
+from dpp_ledger.ledger.files import read_bounded, read_bundle
+from dpp_ledger.passport import wire
+from dpp_ledger.passport.cose import starts_as_sign1
+from dpp_ledger.passport.events import EventType
+from dpp_ledger.passport.evidence import ConflictKind, Evidence, find_conflicts
+from dpp_ledger.passport.gs1 import DigitalLink
+from dpp_ledger.passport.report import format_time
 
 from .env import Home, TimeParam, UsageProblem, emit_json, json_option, short, trust_option
 from .main import dpp
@@ -33,12 +33,14 @@ def _scanned_matches(
 ) -> tuple[bool, str]:
     """Whether the bundle is the item whose code was scanned, and what was compared."""
     if image:
-        from ledger import qrimage  # images are read by libraries a bundle alone never needs
+        from dpp_ledger.ledger import (
+            qrimage,  # images are read by libraries a bundle alone never needs
+        )
 
     payload = link if link is not None else qrimage.read_image(image) if image else None
     if payload is None:
         return True, ""
-    from passport.qr import read_payload
+    from dpp_ledger.passport.qr import read_payload
 
     scanned = read_payload(payload)
     if scanned.offline is not None:

@@ -14,9 +14,9 @@ from typing import Any
 
 import sqlite_utils
 
-import passport as pp
-from passport.recipients import check_audience_name
-from passport.trust import TrustStore
+from dpp_ledger import passport as pp
+from dpp_ledger.passport.recipients import check_audience_name
+from dpp_ledger.passport.trust import TrustStore
 
 from . import db as _db
 from .errors import NotFoundError

@@ -35,11 +35,11 @@ from typing import Any, Final
 import cbor2
 from sqlite_utils import Database
 
-import passport as pp
-from passport import _ed25519, cbor
-from passport.cose import Sign1, sig_structure
-from passport.keyring import Keyring
-from passport.keys import PublicKey
+from dpp_ledger import passport as pp
+from dpp_ledger.passport import _ed25519, cbor
+from dpp_ledger.passport.cose import Sign1, sig_structure
+from dpp_ledger.passport.keyring import Keyring
+from dpp_ledger.passport.keys import PublicKey
 
 from . import bench_startup
 from . import db as ledger_db

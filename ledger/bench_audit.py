@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Final
 
-import passport as pp
+from dpp_ledger import passport as pp
 
 from .bench_timing import clocked
 from .bulk import issue_many

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-import passport as pp
+from dpp_ledger import passport as pp
 
 from .demo import sample_product
 from .files import write_atomic

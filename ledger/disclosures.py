@@ -20,10 +20,10 @@ from typing import Final
 
 import sqlite_utils
 
-import passport as pp
-from passport.events import Event
-from passport.report import Access, format_time
-from passport.sealing import Box
+from dpp_ledger import passport as pp
+from dpp_ledger.passport.events import Event
+from dpp_ledger.passport.report import Access, format_time
+from dpp_ledger.passport.sealing import Box
 
 from . import db as _db
 from .errors import NotFoundError

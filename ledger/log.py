@@ -14,10 +14,10 @@ from typing import Final
 
 import sqlite_utils
 
-from passport import merkle
-from passport.checkpoint import Checkpoint, NoteVerifier, sign_checkpoint
-from passport.errors import LogError
-from passport.keys import SigningKey
+from dpp_ledger.passport import merkle
+from dpp_ledger.passport.checkpoint import Checkpoint, NoteVerifier, sign_checkpoint
+from dpp_ledger.passport.errors import LogError
+from dpp_ledger.passport.keys import SigningKey
 
 from . import db as _db
 from .errors import NotFoundError

@@ -11,13 +11,13 @@ from collections.abc import Iterable, Sequence
 
 import sqlite_utils
 
-import passport as pp
-from passport import wire
-from passport.certs import Certificate, RevocationList
-from passport.checkpoint import NoteVerifier
-from passport.errors import TrustStoreError
-from passport.keyring import Keyring
-from passport.trust import TrustedRoot, TrustStore, name_key
+from dpp_ledger import passport as pp
+from dpp_ledger.passport import wire
+from dpp_ledger.passport.certs import Certificate, RevocationList
+from dpp_ledger.passport.checkpoint import NoteVerifier
+from dpp_ledger.passport.errors import TrustStoreError
+from dpp_ledger.passport.keyring import Keyring
+from dpp_ledger.passport.trust import TrustedRoot, TrustStore, name_key
 
 from . import db as _db
 from .errors import NotFoundError

@@ -14,15 +14,15 @@ from pathlib import Path
 
 import sqlite_utils
 
-import passport as pp
-from passport import gs1, merkle, wire
-from passport.certs import Certificate, RevocationList
-from passport.checkpoint import read_unverified
-from passport.errors import StorageError
-from passport.events import Event
-from passport.evidence import ConflictKind, Evidence
-from passport.trust import TrustStore
-from passport.verify import named_kids
+from dpp_ledger import passport as pp
+from dpp_ledger.passport import gs1, merkle, wire
+from dpp_ledger.passport.certs import Certificate, RevocationList
+from dpp_ledger.passport.checkpoint import read_unverified
+from dpp_ledger.passport.errors import StorageError
+from dpp_ledger.passport.events import Event
+from dpp_ledger.passport.evidence import ConflictKind, Evidence
+from dpp_ledger.passport.trust import TrustStore
+from dpp_ledger.passport.verify import named_kids
 
 from . import db as _db
 from .audiences import Audiences

@@ -6,8 +6,8 @@ import sys
 import time
 from pathlib import Path
 
-import passport as pp
-from ledger import Ledger, MovedOnError, issue_many
+import dpp_ledger.passport as pp
+from dpp_ledger.ledger import Ledger, MovedOnError, issue_many
 from tests.world import DAY, PRODUCT, T0, World, gtin
 
 NOW = T0 + 400 * DAY

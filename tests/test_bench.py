@@ -106,7 +106,7 @@ def test_the_audit_run_builds_its_ledger_once_and_reuses_it(tmp_path: Path) -> N
 
 
 def test_noise_is_flagged_never_shown_as_an_impossible_ratio() -> None:
-    from ledger.bench_timing import ratio_notes
+    from dpp_ledger.ledger.bench_timing import ratio_notes
 
     assert ratio_notes("verify_ratio", [0.5, 0.52, 0.55]) == []
     assert any("above its ceiling" in n for n in ratio_notes("verify_ratio", [1.2, 1.3, 1.1]))
@@ -172,8 +172,8 @@ def test_the_instruction_count_benchmark_counts(tmp_path: Path) -> None:
 def test_a_killed_process_ends_the_parallel_ceiling_with_an_error_not_a_hang() -> None:
     # The survivor waits at the barrier for the dead one; it must be released, not wait on.
     code = (
-        "import passport as pp\n"
-        "from ledger.bench import parallel_ceiling\n"
+        "import dpp_ledger.passport as pp\n"
+        "from dpp_ledger.ledger.bench import parallel_ceiling\n"
         "if __name__ == '__main__':\n"
         "    try:\n"
         "        parallel_ceiling(2, count=20_000)\n"

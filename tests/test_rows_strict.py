@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-import passport as pp
-from ledger import Ledger
-from ledger._csv import records
-from ledger.rows import MAX_CELL, read_rows
+import dpp_ledger.passport as pp
+from dpp_ledger.ledger import Ledger
+from dpp_ledger.ledger._csv import records
+from dpp_ledger.ledger.rows import MAX_CELL, read_rows
 from tests.homes import cli, make_home
 from tests.ledger_helpers import snapshot
 from tests.world import PRODUCT, World, gtin
@@ -193,7 +193,7 @@ def test_an_error_deep_in_a_large_file_names_its_own_line(tmp_path: Path) -> Non
 def test_reading_rows_holds_one_piece_of_the_file_not_the_file(tmp_path: Path) -> None:
     import tracemalloc
 
-    from ledger.rows import RowsFile
+    from dpp_ledger.ledger.rows import RowsFile
 
     def peak(rows: int) -> int:
         path = tmp_path / f"run-{rows}.csv"

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-import passport as pp
-from passport import schema
-from passport.events import EventType
+import dpp_ledger.passport as pp
+from dpp_ledger.passport import schema
+from dpp_ledger.passport.events import EventType
 from tests.world import GTIN, PRODUCT, T0, World
 
 W = World()
@@ -224,7 +224,7 @@ def test_a_root_listed_twice_is_refused() -> None:
 
 
 def test_the_package_lists_every_json_file_it_holds() -> None:
-    import schemas
+    from dpp_ledger import schemas
 
     folder = Path(schemas.__file__).parent
     assert sorted(schemas.JSON_FILES) == sorted(p.stem for p in folder.glob("*.json"))

@@ -14,9 +14,9 @@ from pathlib import Path
 import click
 import pytest
 
-from cli.commands import COMMANDS
-from cli.main import register
-from ledger.bench_startup import three_event_bundle
+from dpp_ledger.cli.commands import COMMANDS
+from dpp_ledger.cli.main import register
+from dpp_ledger.ledger.bench_startup import three_event_bundle
 
 # Libraries no start-up and no offline verification may load: storage, JSON Schema (with
 # its format checkers), the data science stack sqlite-utils drags in, web and image stacks.
@@ -30,7 +30,7 @@ def _listed():
     print("\\n".join(sorted(sys.modules)), file=sys.stderr)
 atexit.register(_listed)
 sys.argv = ["dpp", *sys.argv[1:]]
-from cli.main import main
+from dpp_ledger.cli.main import main
 main()
 """
 
@@ -48,7 +48,7 @@ def test_version_loads_no_library_a_command_works_with(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.startswith("dpp, version ")
     assert loaded.isdisjoint(NOT_FOR_VERSION), sorted(loaded & set(NOT_FOR_VERSION))
-    assert "cli.items" not in done.stderr.splitlines()
+    assert "dpp_ledger.cli.items" not in done.stderr.splitlines()
 
 
 def test_offline_verify_loads_no_storage_schema_or_image_library(tmp_path: Path) -> None:
@@ -77,7 +77,7 @@ def test_help_lists_every_command_without_importing_one(tmp_path: Path) -> None:
     done, _ = _run("--help", cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     modules = set(done.stderr.splitlines())
-    assert modules.isdisjoint({f"cli{entry.module}" for entry in COMMANDS.values()})
+    assert modules.isdisjoint({f"dpp_ledger.cli{entry.module}" for entry in COMMANDS.values()})
     eager = subprocess.run(
         [
             sys.executable,
@@ -101,7 +101,7 @@ def test_the_table_names_each_command_its_module_and_help(name: str) -> None:
     assert command.callback is not None
     module = inspect.getmodule(command.callback)
     assert module is not None
-    assert module.__name__ == f"cli{COMMANDS[name].module}"
+    assert module.__name__ == f"dpp_ledger.cli{COMMANDS[name].module}"
     assert (command.help or "").split("\n\n")[0] == COMMANDS[name].help
 
 
@@ -120,6 +120,6 @@ def test_an_unknown_command_is_a_usage_error(tmp_path: Path) -> None:
 def test_the_version_printed_is_the_installed_one() -> None:
     from importlib import metadata
 
-    import cli
+    from dpp_ledger import cli
 
     assert cli.__version__ == metadata.version("dpp-ledger")
