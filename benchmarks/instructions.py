@@ -70,7 +70,7 @@ def _world(directory: Path) -> tuple[_Bench, list[bytes]]:
     from dpp_ledger.ledger.bench import _Bench  # noqa: PLC0415 - imported inside the measured process
 
     bench = _Bench(directory, lambda _text: None)
-    _, pids = bench.issue(BUNDLES, 1)
+    _, pids = bench.issue_turn(BUNDLES, 0)
     bench.extend(pids)
     return bench, [bench.ledger.export(pid) for pid in pids]
 

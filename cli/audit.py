@@ -23,8 +23,8 @@ from .env import (
     short,
     trust_option,
 )
-from .items import trust_for
 from .main import dpp
+from .sources import trust_for
 
 
 @dpp.group()

@@ -7,19 +7,20 @@ import json
 import os
 import re
 import sys
-import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import click
 
 from dpp_ledger import passport as pp
-from dpp_ledger.ledger import KeyStore, KeyStoreError, Ledger, NotFoundError
-from dpp_ledger.ledger.files import read_bounded, write_atomic
-from dpp_ledger.passport.events import MAX_TIME
+from dpp_ledger.ledger import KeyStoreError, NotFoundError
+
+if TYPE_CHECKING:
+    # Every command imports this module: what only some of them use is imported where used.
+    from dpp_ledger.ledger import KeyStore, Ledger
 
 from . import logs
 
@@ -99,6 +100,8 @@ def resolver_url(value: str) -> str:
     Raises:
         UsageProblem: anything else (the links printed on products would be broken).
     """
+    import urllib.parse  # only this check needs it: ~2 ms at every start otherwise
+
     text = value.rstrip("/")
     try:
         text.encode("utf-8")
@@ -177,6 +180,8 @@ class Home:
     @property
     def keystore(self) -> KeyStore:
         """The key store directory."""
+        from dpp_ledger.ledger.keystore import KeyStore
+
         return KeyStore(self.path / "keys")
 
     @property
@@ -192,6 +197,8 @@ class Home:
         """The home's settings (empty if none)."""
         if not self.config_path.is_file():
             return {}
+        from dpp_ledger.ledger.files import read_bounded
+
         try:
             value = json.loads(read_bounded(self.config_path, 64 * 1024, what="config"))
         except ValueError as exc:
@@ -200,6 +207,8 @@ class Home:
 
     def save_config(self, config: dict[str, Any]) -> None:
         """Write the home's settings."""
+        from dpp_ledger.ledger.files import write_atomic
+
         write_atomic(self.config_path, (json.dumps(config, indent=2) + "\n").encode())
 
     def signing_key(self, name: str) -> pp.SigningKey:
@@ -240,6 +249,8 @@ class Home:
     @contextmanager
     def ledger(self, *, write: bool = False) -> Iterator[Ledger]:
         """The home's ledger; for writes, with the log key loaded so checkpoints follow."""
+        from dpp_ledger.ledger.store import Ledger
+
         self.require()
         with Ledger.open(self.ledger_path) as ledger:
             origin = ledger.checkpoints.origin
@@ -250,6 +261,8 @@ class Home:
     @contextmanager
     def reader(self) -> Iterator[Ledger]:
         """The home's ledger for reading only: it opens on a read-only mount, and never writes."""
+        from dpp_ledger.ledger.store import Ledger
+
         self.require()
         with Ledger.open(self.ledger_path, read_only=True) as ledger:
             yield ledger
@@ -284,6 +297,8 @@ def parse_time(text: str) -> int:
     Raises:
         UsageProblem: none of those, or outside year 1970 to 9999.
     """
+    from dpp_ledger.passport.events import MAX_TIME
+
     text = text.strip()
     try:
         number = decimal(text)

@@ -14,11 +14,10 @@ import click
 
 from dpp_ledger import passport as pp
 from dpp_ledger.ledger import system_clock
-from dpp_ledger.ledger.files import read_bounded, read_bundle, write_atomic
-from dpp_ledger.passport import epcis, untp, wire
+from dpp_ledger.ledger.files import read_bundle, write_atomic
+from dpp_ledger.passport import epcis, untp
 from dpp_ledger.passport.credential import (
     check_credential,
-    looks_secured,
     read_credential,
     sign_credential,
 )
@@ -48,7 +47,7 @@ def load(home: Home, reference: str, trust_file: str | None) -> Verified:
     Raises:
         DppError: unreadable file, unknown passport, no trust store.
     """
-    from .items import is_bundle_path, trust_for
+    from .sources import is_bundle_path, trust_for
 
     if is_bundle_path(reference):
         trust, known = trust_for(home, trust_file)
@@ -142,28 +141,6 @@ def export_view(
     )
 
 
-def secured_credential(files: tuple[str, ...]) -> tuple[str, bytes, str] | None:
-    """(credential file, its bytes, bundle file) if ``files`` hold a secured credential.
-
-    Raises:
-        UsageProblem: a credential without exactly one bundle beside it.
-    """
-    found = []
-    for path in files:
-        data = read_bounded(path, wire.MAX_BUNDLE_SIZE, what="bundle")
-        if looks_secured(data):
-            found.append((path, data))
-    if not found:
-        return None
-    if len(found) != 1 or len(files) != 2:
-        raise UsageProblem(
-            "a credential is checked against the passport it names: give it and that "
-            "passport's bundle (dpp verify passport.vc.cose bag.dpp --trust trust.json)"
-        )
-    path, data = found[0]
-    return path, data, next(f for f in files if f != path)
-
-
 def verify_credential(
     home: Home,
     found: tuple[str, bytes, str],
@@ -177,7 +154,7 @@ def verify_credential(
         DecodeError: the credential or the bundle cannot be read (exit code 2).
         click.exceptions.Exit: 1 when the bundle or the credential does not verify.
     """
-    from .items import trust_for
+    from .sources import trust_for
 
     path, data, bundle_path = found
     signed = read_credential(data, what=f"credential {path}")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from pathlib import Path
+from array import array
+from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -20,7 +21,7 @@ from dpp_ledger.ledger.files import (
     read_bundle,
     write_atomic,
 )
-from dpp_ledger.ledger.rows import read_rows
+from dpp_ledger.ledger.rows import RowsFile
 from dpp_ledger.passport import gs1, schema, wire
 from dpp_ledger.passport.report import plural
 
@@ -46,6 +47,7 @@ from .sealing import (
     print_erasures,
     seal_options,
 )
+from .sources import is_bundle_path, trust_for
 
 
 def read_json_object(path: str, what: str) -> dict[str, Any]:
@@ -61,16 +63,6 @@ def read_json_object(path: str, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise pp.DecodeError(f"{what} {path}: must hold a JSON object")
     return value
-
-
-def is_bundle_path(reference: str) -> bool:
-    """Whether a PASSPORT argument names a bundle file rather than a ledger passport.
-
-    Any existing path that is not a folder counts, so that a FIFO or a device is refused
-    as a file rather than looked up as a passport id.
-    """
-    path = Path(reference)
-    return reference.endswith(".dpp") or (path.exists() and not path.is_dir())
 
 
 # -- issue -----------------------------------------------------------------------------------
@@ -169,16 +161,23 @@ def issue(
 def _issue_many(
     home: Home, signer: pp.SigningKey, rows_file: str, batch: int, as_json: bool, kem: pp.Kem
 ) -> None:
-    rows = read_rows(rows_file)  # the whole file, checked before anything is signed
-    update, close = progress(len(rows), "Issuing")
+    rows = RowsFile(rows_file)
+    total = rows.check()  # the whole file, checked before anything is signed
+    lines = array("q")  # each item's line number: 8 bytes a row, not the row
+
+    def items() -> Iterator[Any]:
+        for line, row in rows:
+            lines.append(line)
+            yield row
+
+    update, close = progress(total, "Issuing")
     with home.ledger(write=True) as ledger:
         try:
             summary = issue_many(
-                ledger, signer, (r for _, r in rows), batch_size=batch, progress=update, kem=kem
+                ledger, signer, items(), batch_size=batch, progress=update, kem=kem
             )
         finally:
             close()
-    lines = [line for line, _ in rows]
     refused = [(lines[i], reason) for i, reason in summary.refused]
     if as_json:
         emit_json(
@@ -408,26 +407,6 @@ def _append_to_file(
         path, event, trust, now=now, keys=keys, known_revocations=known, boxes=boxes
     )
     return event, report
-
-
-def trust_for(
-    home: Home, trust_file: str | None
-) -> tuple[pp.TrustStore, tuple[pp.RevocationList, ...]]:
-    """The trust store to verify against: --trust FILE, else this home's (with its revocations).
-
-    With --trust the ledger is never opened: an offline check needs nothing but the file.
-
-    Raises:
-        UsageProblem: neither is available.
-    """
-    from dpp_ledger.ledger.files import read_trust
-
-    if trust_file:
-        return read_trust(trust_file), ()
-    if not home.exists():
-        raise UsageProblem("no trust store: pass --trust FILE (or use a home with `--home`)")
-    with home.reader() as ledger:
-        return ledger.trust(), ledger.revocations()
 
 
 # -- show, export, import --------------------------------------------------------------------

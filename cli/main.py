@@ -1,5 +1,8 @@
 """The ``dpp`` command: one group, one error handler, the subcommands from the modules beside it.
 
+Each subcommand's module is imported only when that command runs (see :mod:`cli.commands`),
+so ``dpp --version`` starts at once and ``dpp verify`` loads no storage library.
+
 Exit codes: 0 success (or valid), 1 a failed check or a refused operation, 2 bad usage or
 unreadable input. Errors are one line on stderr; ``-v`` adds their causes and the project's
 informational log lines, ``-vv`` its debug lines.
@@ -10,15 +13,18 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from importlib import import_module
 from typing import Any, Final, NoReturn
 
 import click
 
 from dpp_ledger import passport as pp
 from dpp_ledger.ledger import NotALedgerError, NotFoundError
-from dpp_ledger.ledger.disk import os_failure
+
+from dpp_ledger import __version__
 
 from . import logs
+from .commands import COMMANDS
 from .env import UsageProblem, resolve_home
 
 UNREADABLE = (pp.DecodeError, pp.TrustStoreError, UsageProblem, NotFoundError, NotALedgerError)
@@ -30,7 +36,35 @@ def exit_code(error: BaseException) -> int:
 
 
 class DppGroup(click.Group):
-    """A group whose every command reports project errors as one clear line."""
+    """A group whose every command reports project errors as one clear line.
+
+    Commands are found by name in :data:`cli.commands.COMMANDS` and their module imported on
+    first use; the module attaches its commands to this group as it loads.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Every command's name, loaded or not."""
+        return sorted(COMMANDS.keys() | self.commands.keys())
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The command called ``cmd_name``, its module imported now if need be."""
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            import_module(COMMANDS[cmd_name].module, __package__)
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List the commands from the table, importing none of them (``dpp --help``).
+
+        A stand-in command carries each one's help, so click shortens it exactly as it
+        shortens the real one.
+        """
+        stand_ins = click.Group(
+            commands=[
+                self.commands.get(name) or click.Command(name, help=COMMANDS[name].help)
+                for name in self.list_commands(ctx)
+            ]
+        )
+        stand_ins.format_commands(ctx, formatter)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         """Take ``--home`` wherever it is given, before or after the subcommand."""
@@ -60,6 +94,8 @@ class DppGroup(click.Group):
         except BrokenPipeError:
             _reader_left()
         except OSError as error:
+            from dpp_ledger.ledger.disk import os_failure
+
             found = os_failure(error, error.filename or "a file")
             if found is not None:  # the disk is full or read-only: a failed write, not bad input
                 _report(ctx, str(found), error)
@@ -120,7 +156,7 @@ def _report(ctx: click.Context, message: str, error: BaseException) -> None:
     count=True,
     help="Show the causes of an error and what the command does (-vv: in detail).",
 )
-@click.version_option(package_name="dpp-ledger", prog_name="dpp")
+@click.version_option(__version__, prog_name="dpp")
 @click.pass_context
 def dpp(ctx: click.Context, home: str | None, verbose: int) -> None:
     """Digital product passports: issue, extend, verify offline, audit.
@@ -167,8 +203,6 @@ def _stopped() -> NoReturn:
 
 def main() -> None:
     """Console entry point."""
-    from . import admin, audience, audit, bench, buyer, demo, erase, items, serve  # noqa: F401
-
     for number in _STOPS:
         signal.signal(number, _on_stop)
     sys.unraisablehook = _unraisable
@@ -195,7 +229,7 @@ def main() -> None:
 
 
 def register() -> click.Group:
-    """The group with every command attached (for tests and ``python -m dpp_ledger``)."""
-    from . import admin, audience, audit, bench, buyer, demo, erase, items, serve  # noqa: F401
-
+    """The group with every command attached, each module imported (for tests)."""
+    for entry in COMMANDS.values():
+        import_module(entry.module, __package__)
     return dpp

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from dpp_ledger import passport as pp
-from dpp_ledger.ledger.disclosures import Erasure
-from dpp_ledger.ledger.recipients import RecipientStore
 
 from .env import Home, UsageProblem
+
+if TYPE_CHECKING:
+    # Storage the commands that read no restricted data (``dpp verify``) must not load.
+    from dpp_ledger.ledger.disclosures import Erasure
+    from dpp_ledger.ledger.recipients import RecipientStore
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -63,11 +66,15 @@ open_option = click.option(
 
 def recipients(home: Home) -> RecipientStore:
     """The home's recipient keys (in its key store)."""
+    from dpp_ledger.ledger.recipients import RecipientStore
+
     return RecipientStore(home.keystore.directory)
 
 
 def load_openers(home: Home, names: Iterable[str]) -> list[pp.RecipientSecret]:
     """The recipient private keys ``--open`` names, decrypted with the home's passphrase."""
+    if not names:
+        return []
     store = recipients(home)
     return [store.load(name, home.passphrase) for name in names]
 

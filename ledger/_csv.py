@@ -114,14 +114,20 @@ def separator_of(text: str) -> str:
     return ";" if bare.count(";") > bare.count(",") else ","
 
 
-def records(text: str, *, what: str, limit: int) -> Iterator[Record]:
+def records(
+    text: str, *, what: str, limit: int, separator: str | None = None, line: int = 1
+) -> Iterator[Record]:
     """Each row of ``text``; a line that is empty (no cell at all) is skipped.
+
+    ``text`` may be a part of a file that starts on line ``line`` at a row's start, read with
+    the ``separator`` its first line chose (found from ``text`` when not given).
 
     Raises:
         DecodeError: a quote never closed, a stray quote, or a cell over ``limit`` characters,
             with its line and column.
     """
-    cursor = _Cursor(text, what, limit, separator_of(text))
+    cursor = _Cursor(text, what, limit, separator or separator_of(text))
+    cursor.line = line
     while cursor.at < len(text):
         if cursor.end_of_line():
             continue  # an empty line

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import errno
 import os
-import sqlite3
 import stat
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from .errors import DiskFullError, ReadOnlyError
+
+if TYPE_CHECKING:
+    import sqlite3  # only named here; reading a bundle file must not load SQLite
 
 READ_ONLY_LEDGER: Final = "the ledger is on a read-only filesystem: reading only"
 _FULL_ERRNOS: Final = (errno.ENOSPC, errno.EDQUOT)

@@ -1,23 +1,30 @@
-"""Rows files for bulk issuance: a CSV with a header, or JSON Lines; read whole, then issued.
+"""Rows files for bulk issuance: a CSV with a header, or JSON Lines; checked whole, then issued.
 
-The whole file is read and checked before anything is signed: a duplicated column, a row
-with more or fewer cells than the header, an unterminated quote or an oversized cell refuses
-the file, naming the line and column. An event signed into the log can never be taken back.
+The whole file is checked before anything is signed: a duplicated column, a row with more or
+fewer cells than the header, an unterminated quote or an oversized cell refuses the file,
+naming the line and column. An event signed into the log can never be taken back.
+
+The file is read as a stream, twice: once to check it, once to issue its rows. Nothing is
+kept but the rows of one piece of the file at a time, so memory stays flat however many
+rows it has (reading it whole held about 2 KB per row). If the file is changed between the
+two readings, the second refuses it where it no longer parses, as the first would have.
 """
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final
 
 from dpp_ledger.passport.errors import DecodeError
 
-from ._csv import Record, records
+from ._csv import Record, records, separator_of
 from .errors import NotFoundError
-from .files import read_bounded
+from .files import open_regular
 
 MAX_ROWS_FILE: Final = 256 * 1024 * 1024
 MAX_CELL: Final = 8192  # characters: above any field the production schema allows
@@ -48,62 +55,152 @@ _DIGITS: Final = re.compile(r"[0-9]{1,18}")  # ASCII digits that fit a field
 
 
 def read_rows(path: Path | str) -> list[tuple[int, Any]]:
-    """(line number, production data) for each row of a .csv or .jsonl file.
+    """(line number, production data) for each row of a .csv or .jsonl file, all at once.
 
     Raises:
         NotFoundError: no such file, or not a .csv or .jsonl file.
         DecodeError: not UTF-8, or malformed (the line and column are named).
     """
-    name = str(path)
-    if not name.endswith((".csv", ".jsonl")):
-        raise NotFoundError(f"{name}: --from takes a .csv or a .jsonl file")
-    raw = read_bounded(path, MAX_ROWS_FILE, what="rows file")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise DecodeError(f"{name} line {line}: not UTF-8 text") from None
-    if name.endswith(".jsonl"):
-        return _json_lines(text, name)
-    return [(record.line, csv_row(cells)) for record, cells in _csv_rows(text, name)]
+    return list(RowsFile(path))
 
 
-def _json_lines(text: str, name: str) -> list[tuple[int, Any]]:
-    rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.strip():
-            try:
-                rows.append((number, json.loads(line)))
-            except (ValueError, RecursionError) as exc:
-                raise DecodeError(f"{name} line {number}: not JSON ({exc})") from None
-    return rows
-
-
-def _csv_rows(text: str, name: str) -> list[tuple[Record, dict[str, str]]]:
-    """Each row's record and cells by column name, once the whole text is known to be sound.
+class RowsFile:
+    """A .csv or .jsonl rows file, read as a stream of (line number, production data).
 
     Raises:
-        DecodeError: see :func:`read_rows`.
+        NotFoundError: not a .csv or .jsonl name (when made); no such file (when read).
     """
-    found = records(text, what=name, limit=MAX_CELL)
-    header = next(found, None)
-    if header is None:
-        raise DecodeError(f"{name}: empty; the first line names the columns (see dpp issue --help)")
-    header = _check_header(header, name)
-    rows = []
-    for record in found:
-        if len(record.cells) != len(header.cells):
-            line, column = (
-                (record.line, record.columns[len(header.cells)])
-                if len(record.cells) > len(header.cells)
-                else record.end
-            )
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.name = str(path)
+        if not self.name.endswith((".csv", ".jsonl")):
+            raise NotFoundError(f"{self.name}: --from takes a .csv or a .jsonl file")
+
+    def check(self) -> int:
+        """Read the whole file once, keeping nothing, and return how many rows it has.
+
+        Raises:
+            DecodeError: not UTF-8, or malformed (the line and column are named).
+        """
+        if self.name.endswith(".jsonl"):
+            return sum(1 for _ in self._json_lines())
+        return sum(1 for _ in self._csv_records())  # structure only: no rows built
+
+    def __iter__(self) -> Iterator[tuple[int, Any]]:
+        """Each row, in order.
+
+        Raises:
+            DecodeError: not UTF-8, or malformed (the line and column are named).
+        """
+        if self.name.endswith(".jsonl"):
+            return self._json_lines()
+        return (
+            (record.line, csv_row(dict(zip(header, record.cells, strict=True))))
+            for record, header in self._csv_records()
+        )
+
+    def _json_lines(self) -> Iterator[tuple[int, Any]]:
+        number = 0
+        for piece in self._pieces():
+            for line in piece.splitlines():
+                number += 1
+                if line.strip():
+                    try:
+                        yield number, json.loads(line)
+                    except (ValueError, RecursionError) as exc:
+                        raise DecodeError(f"{self.name} line {number}: not JSON ({exc})") from None
+
+    def _csv_records(self) -> Iterator[tuple[Record, tuple[str, ...]]]:
+        """Each row's record, with the column names of the header."""
+        header: Record | None = None
+        separator: str | None = None
+        line = 1
+        for chunk in _whole_rows(self._pieces()):
+            separator = separator or separator_of(chunk)
+            for record in records(
+                chunk, what=self.name, limit=MAX_CELL, separator=separator, line=line
+            ):
+                if header is None:
+                    header = _check_header(record, self.name)
+                    continue
+                _check_width(record, header, self.name)
+                yield record, header.cells
+            line += chunk.count("\n") + chunk.count("\r") - chunk.count("\r\n")
+        if header is None:
             raise DecodeError(
-                f"{name} line {line}, column {column}: {len(record.cells)} cells, "
-                f"where the header has {len(header.cells)}"
+                f"{self.name}: empty; the first line names the columns (see dpp issue --help)"
             )
-        rows.append((record, dict(zip(header.cells, record.cells, strict=True))))
-    return rows
+
+    def _pieces(self) -> Iterator[str]:
+        """The file's text, a line (or a megabyte of a longer one) at a time, strictly UTF-8.
+
+        Raises:
+            DecodeError: larger than :data:`MAX_ROWS_FILE`, or not UTF-8 (its line named).
+        """
+        decoder = codecs.getincrementaldecoder("utf-8-sig")("strict")
+        size = 0
+        lines = 0
+        with open_regular(self.path, what="rows file") as handle:
+            while raw := handle.readline(_PIECE):
+                size += len(raw)
+                if size > MAX_ROWS_FILE:
+                    raise DecodeError(f"rows file {self.path}: larger than {MAX_ROWS_FILE} bytes")
+                try:
+                    yield decoder.decode(raw)
+                except UnicodeDecodeError as exc:
+                    line = lines + raw[: max(0, exc.start)].count(b"\n") + 1
+                    raise DecodeError(f"{self.name} line {line}: not UTF-8 text") from None
+                lines += raw.count(b"\n")
+            try:
+                yield decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                raise DecodeError(f"{self.name} line {lines + 1}: not UTF-8 text") from None
+
+
+_PIECE: Final = 1 << 20  # bytes read at most at once from one line
+_CHUNK: Final = 1 << 16  # characters of whole rows handed to the CSV reader at once
+
+
+def _whole_rows(pieces: Iterator[str]) -> Iterator[str]:
+    """The text in chunks of whole rows: each ends at a line end outside any quoted cell.
+
+    A quoted cell may hold line ends; the count of quotes so far says whether a line end
+    closes a row (an escaped quote counts twice, so it never changes that).
+    """
+    buffer: list[str] = []
+    size = 0
+    quoted = False
+    for piece in pieces:
+        buffer.append(piece)
+        size += len(piece)
+        quoted ^= piece.count('"') % 2 == 1
+        # At a line feed only: a piece ending in CR may be half of a CRLF (a classic Mac file,
+        # with CR alone, is then read in one chunk, up to the file size limit).
+        if not quoted and size >= _CHUNK and piece.endswith("\n"):
+            yield "".join(buffer)
+            buffer.clear()
+            size = 0
+    if buffer:
+        yield "".join(buffer)
+
+
+def _check_width(record: Record, header: Record, name: str) -> None:
+    """Refuse a row with more or fewer cells than the header, naming where.
+
+    Raises:
+        DecodeError: the row's width differs from the header's.
+    """
+    if len(record.cells) != len(header.cells):
+        line, column = (
+            (record.line, record.columns[len(header.cells)])
+            if len(record.cells) > len(header.cells)
+            else record.end
+        )
+        raise DecodeError(
+            f"{name} line {line}, column {column}: {len(record.cells)} cells, "
+            f"where the header has {len(header.cells)}"
+        )
 
 
 def _check_header(header: Record, name: str) -> Record:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import time as _time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -28,6 +27,7 @@ from dpp_ledger.passport.verify import named_kids
 
 from . import db as _db
 from .audiences import Audiences
+from .clock import system_clock
 from .disclosures import Disclosures
 from .errors import AmbiguousError, CloneError, ForkError, MovedOnError, NotFoundError
 from .log import Checkpoints, MerkleLog
@@ -38,11 +38,6 @@ _LOG = logging.getLogger(__name__)
 Clock = Callable[[], int]
 Identifier = tuple[str, str, str]  # (brand, GTIN-14, serial)
 MIN_PREFIX = 8
-
-
-def system_clock() -> int:
-    """The current Unix time in whole seconds."""
-    return int(_time.time())
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,10 @@ import contextlib
 from collections.abc import Callable, Iterator
 from functools import lru_cache
 from types import ModuleType
-from typing import Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 _sodium: ModuleType | None
 try:
@@ -47,6 +47,8 @@ class OpenSSL:
 
     def verify(self, public: bytes, signature: bytes, message: bytes) -> bool:
         """Whether ``signature`` over ``message`` verifies under raw key ``public``."""
+        from cryptography.exceptions import InvalidSignature  # noqa: PLC0415 - see _openssl_key
+
         try:
             _openssl_key(public).verify(signature, message)
         except InvalidSignature:
@@ -55,11 +57,20 @@ class OpenSSL:
 
     def signer(self, seed: bytes, public: bytes) -> Callable[[bytes], bytes]:
         """A function that signs messages with the key of ``seed``."""
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import (  # noqa: PLC0415
+            Ed25519PrivateKey,
+        )
+
         return Ed25519PrivateKey.from_private_bytes(seed).sign
 
 
 @lru_cache(maxsize=4096)
 def _openssl_key(public: bytes) -> Ed25519PublicKey:
+    # cryptography loads on first use: with libsodium present, a verifier never needs it.
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (  # noqa: PLC0415
+        Ed25519PublicKey,
+    )
+
     return Ed25519PublicKey.from_public_bytes(public)
 
 

@@ -16,6 +16,7 @@ from .errors import DecodeError, SignatureError
 from .keys import KID_SIZE, SIGNATURE_SIZE, PublicKey, SigningKey
 
 COSE_SIGN1_TAG: Final = 18
+_SIGN1_FIRST_BYTE: Final = bytes([0xC0 | COSE_SIGN1_TAG])  # tag 18 in the initial byte
 ALG_ED25519: Final = -19  # RFC 9864 fully specified Ed25519
 HEADER_ALG: Final = 1
 HEADER_CRIT: Final = 2
@@ -233,3 +234,8 @@ def _read_protected(protected: bytes, content_type: str, what: str, typ: str | N
     if not isinstance(kid, bytes) or len(kid) != KID_SIZE:
         raise DecodeError(f"{what}: kid must be a {KID_SIZE}-byte key id")
     return kid
+
+
+def starts_as_sign1(data: bytes) -> bool:
+    """Whether ``data`` starts as a tagged COSE_Sign1 does (a bundle starts with a CBOR map)."""
+    return data[:1] == _SIGN1_FIRST_BYTE

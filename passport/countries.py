@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from importlib import resources
 
-from .schema import SCHEMA_PACKAGE
+from .schema import package_data
 
 
 @lru_cache(maxsize=1)
 def _names() -> dict[str, str]:
-    text = resources.files(SCHEMA_PACKAGE).joinpath("countries.json").read_text("utf-8")
-    names: dict[str, str] = json.loads(text)["names"]
+    names: dict[str, str] = json.loads(package_data("countries.json"))["names"]
     return names
 
 

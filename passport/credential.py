@@ -70,7 +70,7 @@ def sign_credential(key: SigningKey, credential: Mapping[str, Any]) -> bytes:
 
 def looks_secured(data: bytes) -> bool:
     """Whether ``data`` starts as a COSE_Sign1 does (a bundle starts with a CBOR map)."""
-    return data[:1] == COSE_SIGN1_FIRST_BYTE
+    return cose.starts_as_sign1(data)
 
 
 def read_credential(data: bytes, *, what: str = "credential") -> SignedCredential:

@@ -11,7 +11,6 @@ event without the value ever entering a signed payload. The values travel beside
 from __future__ import annotations
 
 import hashlib
-import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -29,6 +28,8 @@ Salt = Callable[[], bytes]
 
 def random_salt() -> bytes:
     """16 bytes from the operating system's random source: the salt of a disclosure."""
+    import secrets  # noqa: PLC0415 - random, hmac and base64 load only to seal
+
     return secrets.token_bytes(SALT_SIZE)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Final
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from .errors import SchemaError
 
@@ -114,6 +113,8 @@ def digital_link(resolver: str, gtin: str, serial: str, pid: bytes | None = None
     Raises:
         SchemaError: an invalid GTIN or serial.
     """
+    from urllib.parse import quote  # noqa: PLC0415 - only links need it
+
     base = resolver if "://" in resolver else f"https://{resolver}"
     path = f"/01/{normalize_gtin(gtin)}/21/{quote(check_serial(serial), safe='')}"
     query = f"?pid={pid.hex()}" if pid is not None else ""
@@ -132,6 +133,8 @@ def parse_digital_link(uri: str) -> DigitalLink:
         SchemaError: not an http(s) URI ending in ``/01/<gtin>[/22/..][/10/..][/21/..]``,
             a bad part, or a query parameter given twice.
     """
+    from urllib.parse import urlsplit  # noqa: PLC0415 - only links need it
+
     if not isinstance(uri, str) or len(uri) > MAX_URI_LENGTH:
         raise SchemaError(f"a Digital Link URI is text of at most {MAX_URI_LENGTH} characters")
     try:
@@ -156,6 +159,8 @@ def parse_digital_link(uri: str) -> DigitalLink:
 
 def _key_path(path: str) -> dict[str, str]:
     """The primary key and qualifiers at the end of a Digital Link path, by AI, unescaped."""
+    from urllib.parse import unquote  # noqa: PLC0415 - only links need it
+
     segments = path.split("/")
     pairs: list[tuple[str, str]] = []
     end = len(segments)
@@ -193,6 +198,8 @@ def _query_pid(query: str) -> bytes | None:
     Readers disagree on which of two values counts (browsers take the first, many servers
     the last), so a link that says two things says nothing.
     """
+    from urllib.parse import parse_qsl  # noqa: PLC0415 - only links need it
+
     seen: set[str] = set()
     pid = None
     for key, value in parse_qsl(query, keep_blank_values=True):

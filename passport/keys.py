@@ -12,14 +12,17 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Final
-
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from typing import TYPE_CHECKING, Final
 
 from . import _ed25519
 from ._edwards import SMALL_ORDER_Y, L, point_problem
 from .errors import InvalidKeyError, SignatureError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+# cryptography (OpenSSL) loads only when a key is made or written as PEM: verifying runs on
+# libsodium when present, and loading both would cost ~8 ms more at every start.
 
 PUBLIC_KEY_SIZE: Final = 32
 SIGNATURE_SIZE: Final = 64
@@ -73,6 +76,12 @@ class PublicKey:
 
     def to_pem(self) -> str:
         """The key as a PEM SubjectPublicKeyInfo block."""
+        # Imported here: the serialization package (with its SSH formats) costs ~10 ms at start.
+        from cryptography.hazmat.primitives import serialization  # noqa: PLC0415
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import (  # noqa: PLC0415
+            Ed25519PublicKey,
+        )
+
         pem = Ed25519PublicKey.from_public_bytes(self.raw).public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
@@ -98,15 +107,17 @@ class SigningKey:
 
     def __init__(self, key: Ed25519PrivateKey) -> None:
         self._key = key
-        raw = key.public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
-        )
+        raw = key.public_key().public_bytes_raw()
         self.public_key = PublicKey.from_bytes(raw)
         self._signers: dict[str, Callable[[bytes], bytes]] = {}
 
     @classmethod
     def generate(cls) -> SigningKey:
         """A fresh key from the operating system's random source."""
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import (  # noqa: PLC0415
+            Ed25519PrivateKey,
+        )
+
         return cls(Ed25519PrivateKey.generate())
 
     @classmethod
@@ -118,6 +129,10 @@ class SigningKey:
         """
         if not isinstance(seed, bytes) or len(seed) != 32:
             raise InvalidKeyError("an Ed25519 private key seed is 32 bytes")
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import (  # noqa: PLC0415
+            Ed25519PrivateKey,
+        )
+
         return cls(Ed25519PrivateKey.from_private_bytes(seed))
 
     @property
@@ -127,11 +142,7 @@ class SigningKey:
 
     def seed(self) -> bytes:
         """The 32-byte private seed, for a key store to encrypt."""
-        return self._key.private_bytes(
-            serialization.Encoding.Raw,
-            serialization.PrivateFormat.Raw,
-            serialization.NoEncryption(),
-        )
+        return self._key.private_bytes_raw()
 
     def sign(self, message: bytes) -> bytes:
         """An Ed25519 signature over ``message`` (RFC 8032: the same bytes on every library)."""

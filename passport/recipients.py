@@ -12,16 +12,20 @@ from __future__ import annotations
 
 import hashlib
 import re
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Final
-
-from cryptography.hazmat.primitives import hpke
-from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
+from functools import cache
+from typing import TYPE_CHECKING, Final
 
 from .errors import InvalidKeyError, SchemaError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives import hpke
+    from cryptography.hazmat.primitives.asymmetric import x25519
+
+# cryptography's HPKE, ML-KEM and X25519 load with its Rust core (~8 ms): imported where a key
+# is made or used, so that verifying a bundle with no restricted data never pays for them.
 
 X25519_SIZE: Final = 32
 MLKEM768_PUBLIC_SIZE: Final = 1184
@@ -31,8 +35,18 @@ HYBRID_SECRET_SIZE: Final = X25519_SIZE + MLKEM768_SEED_SIZE + X25519_SIZE
 MAX_AUDIENCE_KEYS: Final = 64
 _P25519: Final = 2**255 - 19
 _NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-# A fixed scalar: an exchange with it is all zeros exactly for the small-order points.
-_PROBE: Final = x25519.X25519PrivateKey.from_private_bytes(bytes(range(1, 33)))
+
+
+@cache
+def _probe() -> x25519.X25519PrivateKey:
+    """A fixed scalar: an exchange with it is all zeros exactly for the small-order points.
+
+    Made on first use: making it loads OpenSSL's backend (~10 ms), which a verification of
+    a bundle without restricted data never needs.
+    """
+    from cryptography.hazmat.primitives.asymmetric import x25519  # noqa: PLC0415
+
+    return x25519.X25519PrivateKey.from_private_bytes(bytes(range(1, 33)))
 
 
 class Kem(StrEnum):
@@ -61,15 +75,19 @@ def _x25519_public(raw: bytes) -> x25519.X25519PublicKey:
     """
     if int.from_bytes(raw, "little") >= _P25519:
         raise InvalidKeyError(f"X25519 key {raw.hex()[:16]}…: not a canonical encoding")
+    from cryptography.hazmat.primitives.asymmetric import x25519  # noqa: PLC0415
+
     key = x25519.X25519PublicKey.from_public_bytes(raw)
     try:
-        _PROBE.exchange(key)
+        _probe().exchange(key)
     except ValueError:
         raise InvalidKeyError(f"X25519 key {raw.hex()[:16]}…: a small-order point") from None
     return key
 
 
 def _raw(key: x25519.X25519PublicKey | x25519.X25519PrivateKey) -> bytes:
+    from cryptography.hazmat.primitives.asymmetric import x25519  # noqa: PLC0415
+
     if isinstance(key, x25519.X25519PrivateKey):
         return key.private_bytes_raw()
     return key.public_bytes_raw()
@@ -99,6 +117,9 @@ class RecipientKey:
         first = _x25519_public(raw[:X25519_SIZE])
         hybrid = None
         if len(raw) == HYBRID_PUBLIC_SIZE:
+            from cryptography.hazmat.primitives import hpke  # noqa: PLC0415
+            from cryptography.hazmat.primitives.asymmetric import mlkem  # noqa: PLC0415
+
             try:
                 encaps = mlkem.MLKEM768PublicKey.from_public_bytes(
                     raw[X25519_SIZE : X25519_SIZE + MLKEM768_PUBLIC_SIZE]
@@ -142,6 +163,9 @@ class RecipientSecret:
 
     def __init__(self, secret: bytes) -> None:
         """Build the key from its private bytes (see :meth:`from_bytes`, which checks them)."""
+        from cryptography.hazmat.primitives import hpke  # noqa: PLC0415
+        from cryptography.hazmat.primitives.asymmetric import mlkem, x25519  # noqa: PLC0415
+
         self._secret = secret
         self._x25519 = x25519.X25519PrivateKey.from_private_bytes(secret[:X25519_SIZE])
         self._hybrid: hpke.MLKEM768X25519PrivateKey | None = None
@@ -159,8 +183,12 @@ class RecipientSecret:
     @classmethod
     def generate(cls, *, hybrid: bool = True) -> RecipientSecret:
         """A fresh key from the operating system's random source (with its hybrid parts)."""
+        from cryptography.hazmat.primitives.asymmetric import x25519  # noqa: PLC0415
+
         secret = _raw(x25519.X25519PrivateKey.generate())
         if hybrid:
+            import secrets  # noqa: PLC0415 - see disclose.random_salt
+
             secret += secrets.token_bytes(MLKEM768_SEED_SIZE)  # FIPS 203: the seed is (d, z)
             secret += _raw(x25519.X25519PrivateKey.generate())
         return cls(secret)

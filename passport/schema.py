@@ -8,37 +8,46 @@ from __future__ import annotations
 
 import datetime
 import json
+import pkgutil
 import re
-from collections.abc import Iterator, Mapping
-from functools import lru_cache
-from importlib import resources
-from typing import Any, Final
-
-from jsonschema import Draft202012Validator, validators
-from jsonschema.exceptions import ValidationError, best_match
-from referencing import Registry, Resource
+from collections.abc import Callable, Iterator, Mapping
+from functools import cache, lru_cache
+from importlib import import_module
+from typing import TYPE_CHECKING, Any, Final
 
 from . import gs1
 from ._fastschema import compile_schema, inline
 from .errors import SchemaError
 
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
+    from jsonschema.protocols import Validator
+
 SCHEMA_PACKAGE: Final = f"{__package__.rpartition('.')[0]}.schemas"
+
+
+def package_data(name: str) -> bytes:
+    """The bytes of file ``name`` of the schemas package (read like code, not user input).
+
+    Raises:
+        SchemaError: the package lacks the file (a broken installation).
+    """
+    data = pkgutil.get_data(SCHEMA_PACKAGE, name)
+    if data is None:
+        raise SchemaError(f"the {SCHEMA_PACKAGE} package has no {name}: reinstall dpp-ledger")
+    return data
 
 
 def _load_all() -> dict[str, dict[str, Any]]:
     loaded: dict[str, dict[str, Any]] = {}
-    for entry in resources.files(SCHEMA_PACKAGE).iterdir():
-        if entry.name.endswith(".json"):
-            document = json.loads(entry.read_text("utf-8"))
-            if "$schema" in document:  # beside the schemas: data tables (countries.json)
-                loaded[entry.name.removesuffix(".json")] = document
+    for name in import_module(SCHEMA_PACKAGE).JSON_FILES:
+        document = json.loads(package_data(f"{name}.json"))
+        if "$schema" in document:  # beside the schemas: data tables (countries.json)
+            loaded[name] = document
     return loaded
 
 
 _SCHEMAS: Final = _load_all()
-_REGISTRY: Final = Registry().with_resources(
-    (schema["$id"], Resource.from_contents(schema)) for schema in _SCHEMAS.values()
-)
 
 
 @lru_cache(maxsize=256)
@@ -53,6 +62,8 @@ def _ecma_pattern(
 
     Python's ``$`` also matches before a trailing newline, so "A1" plus a newline would pass.
     """
+    from jsonschema.exceptions import ValidationError  # noqa: PLC0415 - see _validator
+
     if not isinstance(instance, str):
         return
     match = _compiled(pattern).search(instance)
@@ -60,18 +71,37 @@ def _ecma_pattern(
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-# validators.extend is untyped in types-jsonschema.
-_Validator: Final = validators.extend(Draft202012Validator, {"pattern": _ecma_pattern})  # type: ignore[no-untyped-call]
-_VALIDATORS: Final = {
-    name: _Validator(schema, registry=_REGISTRY) for name, schema in _SCHEMAS.items()
-}
+@cache
+def _validator(name: str) -> Validator:
+    """The validator for schema ``name``, built the first time data fails to pass.
+
+    jsonschema (with its format checkers) takes tens of milliseconds to import and is needed
+    only to say what is wrong: valid data passes the fast acceptors alone, so verifying a
+    valid bundle never loads it.
+    """
+    from jsonschema import Draft202012Validator, validators  # noqa: PLC0415
+    from referencing import Registry, Resource  # noqa: PLC0415
+
+    registry: Registry[Any] = Registry().with_resources(
+        (schema["$id"], Resource.from_contents(schema)) for schema in _SCHEMAS.values()
+    )
+    # validators.extend is untyped in types-jsonschema.
+    extended = validators.extend(Draft202012Validator, {"pattern": _ecma_pattern})  # type: ignore[no-untyped-call]
+    found: Validator = extended(_SCHEMAS[name], registry=registry)
+    return found
+
+
 _DEFS_PREFIX: Final = "urn:dpp:schema:v1:defs#/$defs/"
-# Fast acceptors, compiled once; jsonschema stays the judge of anything they do not accept.
-_ACCEPT: Final = {
-    name: compile_schema(inline(schema, _SCHEMAS["defs"]["$defs"], _DEFS_PREFIX))
-    for name, schema in _SCHEMAS.items()
-    if name != "defs"
-}
+
+
+@cache
+def _acceptor(name: str) -> Callable[[object], bool]:
+    """The fast acceptor of schema ``name``, compiled the first time it is needed.
+
+    jsonschema stays the judge of anything it does not accept. One at a time: a verification
+    of a bundle uses three or four of the schemas, and start-up should not compile them all.
+    """
+    return compile_schema(inline(_SCHEMAS[name], _SCHEMAS["defs"]["$defs"], _DEFS_PREFIX))
 
 
 def schema(name: str) -> Mapping[str, Any]:
@@ -85,13 +115,14 @@ def validate(name: str, instance: object, *, what: str) -> None:
     Raises:
         SchemaError: the first (most relevant) mismatch, with its location.
     """
-    validator = _VALIDATORS.get(name)
-    if validator is None:
+    if name not in _SCHEMAS:
         raise SchemaError(f"{what}: no schema called {name!r}")
-    accept = _ACCEPT.get(name)
-    if accept is not None and accept(instance):
+    if name != "defs" and _acceptor(name)(instance):
         return
-    error = best_match(validator.iter_errors(instance))
+    from jsonschema.exceptions import best_match  # noqa: PLC0415 - see _validator
+
+    checked: Any = instance  # jsonschema takes any decoded JSON; its stubs say less
+    error = best_match(_validator(name).iter_errors(checked))
     if error is not None:
         where = "".join(
             f"[{p}]" if isinstance(p, int) else f".{_cut(str(p))}" for p in error.absolute_path

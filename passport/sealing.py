@@ -11,23 +11,29 @@ disclosure inside must hash to the digest the event signed (:func:`passport.disc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hpke
+from functools import cache
+from typing import TYPE_CHECKING, Final
 
 from . import cbor
 from .disclose import Disclosure, parse_disclosure
 from .errors import DecodeError, DisclosureError, InvalidKeyError
 from .recipients import Kem, RecipientKey, RecipientSecret
 
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives import hpke
+
 INFO_LABEL: Final = "dpp-ledger disclosure v1"
-_SUITES: Final = {
-    Kem.X25519: hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.CHACHA20_POLY1305),
-    Kem.MLKEM768_X25519: hpke.Suite(
-        hpke.KEM.MLKEM768_X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.CHACHA20_POLY1305
-    ),
-}
+
+
+@cache
+def _suite(kem: Kem) -> hpke.Suite:
+    """The HPKE suite of ``kem``, made on first use (cryptography loads only to seal or open)."""
+    from cryptography.hazmat.primitives import hpke  # noqa: PLC0415
+
+    kems = {Kem.X25519: hpke.KEM.X25519, Kem.MLKEM768_X25519: hpke.KEM.MLKEM768_X25519}
+    return hpke.Suite(kems[kem], hpke.KDF.HKDF_SHA256, hpke.AEAD.CHACHA20_POLY1305)
+
+
 # The KEM's encapsulated key (enc) comes first in a box's ciphertext; the AEAD tag is 16 bytes.
 ENC_SIZE: Final = {Kem.X25519: 32, Kem.MLKEM768_X25519: 1088 + 32}
 TAG_SIZE: Final = 16
@@ -68,7 +74,7 @@ def seal(
         InvalidKeyError: the recipient key has no part for ``kem``.
     """
     target = recipient.kem_key(kem)
-    ct = _SUITES[kem].encrypt(
+    ct = _suite(kem).encrypt(
         disclosure.raw, target, info=info(event, disclosure.digest, disclosure.field, audience)
     )
     return Box(event, disclosure.digest, disclosure.field, audience, kem, recipient.kid, ct)
@@ -87,8 +93,10 @@ def open_box(box: Box, secret: RecipientSecret) -> Disclosure:
     """
     if box.kid != secret.kid:
         raise DisclosureError(f"{box.label()} is sealed to another key")
+    from cryptography.exceptions import InvalidTag  # noqa: PLC0415
+
     try:
-        plain = _SUITES[box.kem].decrypt(box.ct, secret.kem_key(box.kem), info=box.info())
+        plain = _suite(box.kem).decrypt(box.ct, secret.kem_key(box.kem), info=box.info())
     except (InvalidTag, ValueError, TypeError, InvalidKeyError):
         raise DisclosureError(
             f"{box.label()} does not open: altered, or moved from another event"

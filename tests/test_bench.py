@@ -29,6 +29,9 @@ FIELDS = (
     "breakdown_us",
     "restricted_us",
     "environment",
+    "ratios",
+    "noisy",
+    "startup",
 )
 
 
@@ -71,6 +74,44 @@ def test_bench_reports_every_field(tmp_path: Path) -> None:
     assert set(parts["verify"]) == {"parse", "signatures", "other_checks"}
     assert parts["verify"]["signatures"] > 0
     assert parts["issue"]["validate_encode_sign"] > 0
+    # Each ratio comes with its range over the turns, and noise is said, not hidden.
+    for name in ("issue_ratio", "verify_ratio", "check_speedup"):
+        turns = report["ratios"][name]
+        assert turns["min"] <= report[name] <= turns["max"]
+    assert isinstance(report["noisy"], list)
+    startup = report["startup"]
+    assert set(startup["commands"]) == {"python_pass", "dpp_version", "dpp_verify"}
+    for figure in startup["commands"].values():
+        assert figure["cpu_s"]["median"] > 0
+        assert figure["wall_s"]["median"] > 0
+    assert {"version_ratio", "verify_ratio"} <= set(startup["ratios"])
+    assert startup["ratios"]["version_ratio"]["target"] == 6
+    assert startup["ratios"]["verify_ratio"]["target"] == 10
+
+
+def test_the_audit_run_builds_its_ledger_once_and_reuses_it(tmp_path: Path) -> None:
+    dpp = Path(sys.executable).parent / "dpp"
+    args = [str(dpp), "bench", "--audit-events", "1000", "--work", str(tmp_path), "--json"]
+    first = subprocess.run(args, capture_output=True, text=True, check=False, timeout=600)
+    assert first.returncode == 0, first.stderr[-3000:]
+    report = json.loads(first.stdout)
+    assert report["events"] == 1000
+    assert report["jobs"] == 2
+    assert not report["reused"]
+    assert report["check_s"]["wall"] > 0
+    assert report["check_s"]["cpu"] > 0
+    again = subprocess.run(args, capture_output=True, text=True, check=False, timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert json.loads(again.stdout)["reused"]
+
+
+def test_noise_is_flagged_never_shown_as_an_impossible_ratio() -> None:
+    from dpp_ledger.ledger.bench_timing import ratio_notes
+
+    assert ratio_notes("verify_ratio", [0.5, 0.52, 0.55]) == []
+    assert any("above its ceiling" in n for n in ratio_notes("verify_ratio", [1.2, 1.3, 1.1]))
+    assert any("varied" in n for n in ratio_notes("issue_ratio", [0.2, 0.5, 0.6]))
+    assert any("above its ceiling" in n for n in ratio_notes("check_speedup", [1.9], 1.6))
 
 
 def test_the_resolver_page_benchmark_runs(tmp_path: Path) -> None:

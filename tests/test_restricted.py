@@ -227,7 +227,7 @@ def test_a_disclosure_replayed_from_another_item_is_never_shown() -> None:
     _refused(_verify(_bundle([event], (honest, *rest)), W.authority), "does not sign")
     # Labelled with this event's own digest, so that it opens here: its contents do not match.
     signed = next(b.digest for b in boxes if b.field == "site")
-    ct = sealing._SUITES[pp.Kem.X25519].encrypt(
+    ct = sealing._suite(pp.Kem.X25519).encrypt(
         stolen.raw,
         W.authority.public_key.kem_key(pp.Kem.X25519),
         info=sealing.info(event.hash, signed, "site", "authorities"),

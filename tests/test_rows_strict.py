@@ -153,3 +153,57 @@ def test_any_case_and_a_semicolon_separator_are_read_as_excel_writes_them(tmp_pa
     unknown.write_text("gtin,serial,email\n1,2,3\n")
     with pytest.raises(pp.DecodeError, match="the columns: gtin, serial"):
         read_rows(unknown)
+
+
+def _big_csv(rows: int, *, crlf: bool = False) -> str:
+    end = "\r\n" if crlf else "\n"
+    lines = [HEADER.strip()]
+    for i in range(rows):
+        # Every 7th row holds a quoted cell with line ends and escaped quotes inside.
+        model = f'"Sac{end}""{i}""{end}noir"' if i % 7 == 0 else f"Sac {i}"
+        lines.append(f"{PRODUCT['gtin']},S-{i},{model}")
+    return end.join(lines) + end
+
+
+@pytest.mark.parametrize("crlf", [False, True], ids=["lf", "crlf"])
+def test_a_large_file_read_in_pieces_gives_the_rows_a_whole_reading_gives(
+    tmp_path: Path, crlf: bool
+) -> None:
+    text = _big_csv(6000, crlf=crlf)  # several chunks, with quoted line ends across them
+    path = tmp_path / "run.csv"
+    path.write_bytes(text.encode())
+    whole = list(records(text, what=str(path), limit=MAX_CELL))
+    streamed = read_rows(path)
+    assert [line for line, _ in streamed] == [r.line for r in whole[1:]]
+    assert [row["model"] for _, row in streamed] == [r.cells[2].strip() for r in whole[1:]]
+
+
+def test_an_error_deep_in_a_large_file_names_its_own_line(tmp_path: Path) -> None:
+    text = _big_csv(6000)
+    line = text.count("\n") + 1
+    path = tmp_path / "run.csv"
+    path.write_text(text + f'{PRODUCT["gtin"]},BAD,"open\n')
+    with pytest.raises(pp.DecodeError, match=rf"line {line}, column \d+: a quote"):
+        read_rows(path)
+    path.write_bytes(text.encode() + b"\xff\n")
+    with pytest.raises(pp.DecodeError, match=rf"line {line}: not UTF-8"):
+        read_rows(path)
+
+
+def test_reading_rows_holds_one_piece_of_the_file_not_the_file(tmp_path: Path) -> None:
+    import tracemalloc
+
+    from dpp_ledger.ledger.rows import RowsFile
+
+    def peak(rows: int) -> int:
+        path = tmp_path / f"run-{rows}.csv"
+        path.write_text(_big_csv(rows))
+        tracemalloc.start()
+        try:
+            assert RowsFile(path).check() == rows
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    small, large = peak(3000), peak(30_000)
+    assert large < 1.5 * small, (small, large)  # ten times the rows, not ten times the memory

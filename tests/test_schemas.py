@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -220,3 +221,10 @@ def test_a_root_listed_twice_is_refused() -> None:
     doubled["roots"].append(doubled["roots"][0])
     with pytest.raises(pp.TrustError, match="listed twice"):
         pp.TrustStore.from_json(json.dumps(doubled))
+
+
+def test_the_package_lists_every_json_file_it_holds() -> None:
+    from dpp_ledger import schemas
+
+    folder = Path(schemas.__file__).parent
+    assert sorted(schemas.JSON_FILES) == sorted(p.stem for p in folder.glob("*.json"))
