@@ -18,10 +18,9 @@ from typing import Any, Final, NoReturn
 
 import click
 
+from dpp_ledger import __version__
 from dpp_ledger import passport as pp
 from dpp_ledger.ledger import NotALedgerError, NotFoundError
-
-from dpp_ledger import __version__
 
 from . import logs
 from .commands import COMMANDS
