@@ -20,7 +20,6 @@ from passport.errors import StorageError
 from passport.keyring import Keyring
 from passport.rules import Walker
 
-from . import db as _db
 from .audiences import seal_plan, sign_planned
 from .errors import IssueStoppedError
 from .store import Ledger, insert_events
@@ -172,7 +171,7 @@ def _store(
     boxes: dict[bytes, tuple[pp.Box, ...]],
 ) -> None:
     """Store one batch in one transaction; an item stored already is counted, not stored."""
-    with _db.write(ledger.db):
+    with ledger.db.write():
         for identifier in list(ready):
             pid = ledger.issued(identifier)
             if pid is not None:

@@ -1,4 +1,7 @@
-"""The ledger: one SQLite file holding passports, their events, and what verifies them.
+"""The ledger: passports, their events, and what verifies them, in one storage backend.
+
+A ledger lives in a SQLite file or a PostgreSQL schema (``ledger.storage``); nothing here
+knows which.
 
 Everything that enters is verified by ``passport`` first, against this ledger's trust roots
 and newest revocation lists; nothing unverified is ever written, and a refused operation
@@ -13,8 +16,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import sqlite_utils
-
 import passport as pp
 from passport import gs1, merkle, wire
 from passport.certs import Certificate, RevocationList
@@ -25,12 +26,12 @@ from passport.evidence import ConflictKind, Evidence
 from passport.trust import TrustStore
 from passport.verify import named_kids
 
-from . import db as _db
 from .audiences import Audiences
 from .disclosures import Disclosures
 from .errors import AmbiguousError, CloneError, ForkError, MovedOnError, NotFoundError
 from .log import Checkpoints, MerkleLog
 from .records import Records
+from .storage import BUSY_TIMEOUT_S, Location, Storage, as_location, open_storage
 
 Clock = Callable[[], int]
 Identifier = tuple[str, str, str]  # (brand, GTIN-14, serial)
@@ -65,11 +66,11 @@ class ImportResult:
 
 
 class Ledger:
-    """A passport ledger in one SQLite file. Use :meth:`create` or :meth:`open`."""
+    """A passport ledger in a SQLite file or a PostgreSQL schema: :meth:`create` or :meth:`open`."""
 
-    def __init__(self, database: sqlite_utils.Database, path: Path, clock: Clock) -> None:
+    def __init__(self, database: Storage, location: Location, clock: Clock) -> None:
         self.db = database
-        self.path = path
+        self.location = location
         self.clock = clock
         self.log = MerkleLog(database)
         self.records = Records(database)
@@ -78,27 +79,39 @@ class Ledger:
         self.audiences = Audiences(database)
 
     @classmethod
-    def create(cls, path: Path | str, *, clock: Clock = system_clock) -> Ledger:
-        """Create a new ledger file (or open an existing one) at ``path``."""
-        path = Path(path)
-        return cls(_db.connect(path, create=True), path, clock)
+    def create(cls, path: Location, *, clock: Clock = system_clock) -> Ledger:
+        """Create a new ledger (or open an existing one) at ``path``: a file or a URL."""
+        location = _location(path)
+        return cls(open_storage(location, create=True), location, clock)
 
     @classmethod
     def open(
         cls,
-        path: Path | str,
+        path: Location,
         *,
         clock: Clock = system_clock,
-        timeout: float = _db.BUSY_TIMEOUT_S,
+        timeout: float = BUSY_TIMEOUT_S,
         read_only: bool = False,
     ) -> Ledger:
-        """Open an existing ledger file (with ``read_only``, for reading only: see db.connect).
+        """Open an existing ledger, a file or a ``postgresql://`` URL (``read_only``: never writes).
 
         Raises:
-            StorageError: there is no ledger at ``path``.
+            StorageError: there is no ledger at ``path``, or it cannot be reached.
         """
-        path = Path(path)
-        return cls(_db.connect(path, timeout=timeout, read_only=read_only), path, clock)
+        location = _location(path)
+        storage = open_storage(location, timeout=timeout, read_only=read_only)
+        return cls(storage, location, clock)
+
+    @property
+    def path(self) -> Path:
+        """The ledger file (SQLite only: file tools such as the bench's size on disk).
+
+        Raises:
+            StorageError: the ledger is not a file.
+        """
+        if not isinstance(self.location, Path):
+            raise StorageError(f"the ledger {self.location} is not a file")
+        return self.location
 
     def trust(self) -> TrustStore:
         """The ledger's trust store: brand roots (with their audiences) and log verifier keys."""
@@ -109,8 +122,8 @@ class Ledger:
         return self.records.revocations()
 
     def close(self) -> None:
-        """Close the file (SQLite checkpoints the WAL when the last connection closes)."""
-        self.db.conn.close()
+        """Close the storage (SQLite checkpoints the WAL when the last connection closes)."""
+        self.db.close()
 
     def __enter__(self) -> Ledger:
         return self
@@ -306,7 +319,7 @@ class Ledger:
         Raises:
             NotFoundError: no such passport.
         """
-        with _db.read(self.db):
+        with self.db.read():
             chain = self.chain(pid)
             if not chain:
                 raise NotFoundError(f"no passport {pid.hex()[:16]}… in this ledger")
@@ -405,7 +418,7 @@ class Ledger:
             DppError: the event does not verify (signature, authority, rules...).
         """
         certs, raw_keys = tuple(certs), tuple(k.raw for k in keys)
-        with _db.write(self.db):
+        with self.db.write():
             if event.seq == 0:
                 stored: tuple[Event, ...] = ()
             else:
@@ -440,7 +453,7 @@ class Ledger:
         pid = bundle.events[0].pid
         conflict: Evidence | None = None
         boxes = 0
-        with _db.write(self.db):
+        with self.db.write():
             # Verified inside the transaction: a revocation or a removed root committed by
             # another process just before cannot slip past.
             report = pp.verify(
@@ -510,8 +523,8 @@ class Ledger:
 
     def _insert_evidence(self, evidence: Evidence) -> None:
         self.db.execute(
-            "INSERT OR IGNORE INTO evidence (kind, pid, seq, first, second, detail, found) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO evidence (kind, pid, seq, first, second, detail, found) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             [
                 str(evidence.kind),
                 evidence.first.pid,
@@ -533,7 +546,7 @@ class Ledger:
 
 
 def insert_events(
-    database: sqlite_utils.Database,
+    database: Storage,
     events: Sequence[Event],
     passports: Mapping[bytes, Identifier],
 ) -> None:
@@ -542,14 +555,15 @@ def insert_events(
     ``passports`` holds the (brand, GTIN, serial) of each passport that ``events`` start, by
     passport id.
     """
-    conn = database.conn
     start = MerkleLog(database).size()
     rows = list(enumerate(events, start + 1))
-    conn.executemany("INSERT INTO events (idx, cose) VALUES (?, ?)", [(i, e.raw) for i, e in rows])
-    conn.executemany(
+    database.executemany(
+        "INSERT INTO events (idx, cose) VALUES (?, ?)", [(i, e.raw) for i, e in rows]
+    )
+    database.executemany(
         "INSERT INTO chains (pid, seq, idx) VALUES (?, ?, ?)", [(e.pid, e.seq, i) for i, e in rows]
     )
-    conn.executemany(
+    database.executemany(
         "INSERT INTO event_hashes (hash, idx) VALUES (?, ?)",
         [(e.hash, i) for i, e in rows if e.seq > 0],
     )
@@ -557,9 +571,11 @@ def insert_events(
     if {pid for _, pid in firsts} != passports.keys():
         raise StorageError("every new passport, and only those, needs its identifier")
     brands = {brand for brand, _, _ in passports.values()}
-    conn.executemany("INSERT OR IGNORE INTO brands (name) VALUES (?)", [(b,) for b in brands])
-    ids = dict(conn.execute("SELECT name, id FROM brands").fetchall()) if brands else {}
-    conn.executemany(
+    database.executemany(
+        "INSERT INTO brands (name) VALUES (?) ON CONFLICT DO NOTHING", [(b,) for b in brands]
+    )
+    ids = dict(database.execute("SELECT name, id FROM brands").fetchall()) if brands else {}
+    database.executemany(
         "INSERT INTO passports (gtin, serial, brand, first) VALUES (?, ?, ?, ?)",
         [
             (gtin_key(passports[pid][1]), passports[pid][2], ids[passports[pid][0]], i)
@@ -567,6 +583,11 @@ def insert_events(
         ],
     )
     MerkleLog(database).append([merkle.leaf_hash(e.raw) for e in events])
+
+
+def _location(path: Location) -> Location:
+    """A URL string as it is; any other string or path as a file path."""
+    return path if isinstance(path, Path) else as_location(path)
 
 
 def gtin_key(gtin: str) -> int:

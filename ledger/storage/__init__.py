@@ -1,0 +1,50 @@
+"""The storage seam and its two backends: SQLite (a file) and PostgreSQL (a shared server).
+
+:func:`open_storage` chooses by location: a ``postgresql://`` URL opens PostgreSQL (importing
+psycopg only then), anything else is a SQLite file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+from .base import Rows, Storage
+from .location import Location, as_location, checked_url, is_url
+
+BUSY_TIMEOUT_S: Final = 5.0
+
+
+def open_storage(
+    location: Location,
+    *,
+    create: bool = False,
+    read_only: bool = False,
+    timeout: float = BUSY_TIMEOUT_S,
+) -> Storage:
+    """Open the ledger database at ``location``.
+
+    Raises:
+        StorageError: as each backend's ``open`` says (no ledger there, unreachable, refused).
+    """
+    if is_url(location):
+        from .postgres import PostgresStorage  # noqa: PLC0415 - psycopg only for PostgreSQL
+
+        return PostgresStorage.open(
+            str(location), create=create, read_only=read_only, timeout=timeout
+        )
+    from .sqlite import SqliteStorage  # noqa: PLC0415 - the same seam for both
+
+    return SqliteStorage.open(Path(location), create=create, read_only=read_only, timeout=timeout)
+
+
+__all__ = [
+    "BUSY_TIMEOUT_S",
+    "Location",
+    "Rows",
+    "Storage",
+    "as_location",
+    "checked_url",
+    "is_url",
+    "open_storage",
+]
