@@ -92,7 +92,7 @@ _MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
         "$f$ BEGIN RAISE EXCEPTION '%: no %', TG_ARGV[0], lower(TG_OP); END $f$",
         *(
             f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-            f"FOR EACH ROW EXECUTE FUNCTION dpp_append_only('{message}')"
+            f"FOR EACH STATEMENT EXECUTE FUNCTION dpp_append_only('{message}')"
             for table, message in _APPEND_ONLY
         ),
     ),
@@ -129,7 +129,9 @@ class PostgresStorage(Storage):
                 "goes in PGPASSWORD, ~/.pgpass or a service file, never in the URL)"
             ) from None
         try:
-            conn.execute("SET lock_timeout = %s", [f"{int(timeout * 1000)}ms"])
+            conn.execute(
+                "SELECT set_config('lock_timeout', %s, false)", [f"{int(timeout * 1000)}ms"]
+            )
             if read_only:
                 conn.execute("SET default_transaction_read_only = on")
             storage = cls(conn, url, read_only=read_only)
