@@ -19,10 +19,12 @@ import click
 import passport as pp
 from ledger import KeyStore, KeyStoreError, Ledger, NotFoundError
 from ledger.files import read_bounded, write_atomic
+from ledger.storage import Location, as_location, is_url
 from passport.events import MAX_TIME
 
 PASSPHRASE_VARIABLE: Final = "DPP_PASSPHRASE"  # noqa: S105 - a variable name
 HOME_VARIABLE: Final = "DPP_HOME"
+LEDGER_VARIABLE: Final = "DPP_LEDGER"  # a ledger location overriding the home's own
 DEFAULT_HOME: Final = ".dpp"
 LOG_KEY: Final = "log"
 
@@ -167,8 +169,23 @@ class Home:
 
     @property
     def ledger_path(self) -> Path:
-        """The ledger file."""
+        """The ledger file (a home whose ledger is on PostgreSQL has none: see ledger_location)."""
         return self.path / "ledger.db"
+
+    @property
+    def ledger_location(self) -> Location:
+        """Where the ledger is: ``$DPP_LEDGER``, else the URL in the settings, else the file.
+
+        Raises:
+            LocationError: a URL holding a password.
+        """
+        chosen = os.environ.get(LEDGER_VARIABLE) or self.config().get("ledger")
+        return as_location(chosen) if isinstance(chosen, str) and chosen else self.ledger_path
+
+    @property
+    def shared(self) -> bool:
+        """Whether the ledger is on a database server rather than in the home's file."""
+        return is_url(self.ledger_location)
 
     @property
     def keystore(self) -> KeyStore:
@@ -181,8 +198,11 @@ class Home:
         return self.path / "config.json"
 
     def exists(self) -> bool:
-        """Whether the home holds a ledger."""
-        return self.ledger_path.is_file()
+        """Whether the home holds a ledger, or names one on a server."""
+        location = self.ledger_location
+        if isinstance(location, Path):
+            return location.is_file()
+        return self.path.is_dir()
 
     def config(self) -> dict[str, Any]:
         """The home's settings (empty if none)."""
@@ -237,7 +257,7 @@ class Home:
     def ledger(self, *, write: bool = False) -> Iterator[Ledger]:
         """The home's ledger; for writes, with the log key loaded so checkpoints follow."""
         self.require()
-        with Ledger.open(self.ledger_path) as ledger:
+        with Ledger.open(self.ledger_location) as ledger:
             origin = ledger.checkpoints.origin
             if write and origin is not None and self.keystore.exists(LOG_KEY):
                 ledger.checkpoints.set_log(origin, self.signing_key(LOG_KEY))
@@ -247,7 +267,7 @@ class Home:
     def reader(self) -> Iterator[Ledger]:
         """The home's ledger for reading only: it opens on a read-only mount, and never writes."""
         self.require()
-        with Ledger.open(self.ledger_path, read_only=True) as ledger:
+        with Ledger.open(self.ledger_location, read_only=True) as ledger:
             yield ledger
 
     def require(self) -> None:

@@ -11,7 +11,6 @@ are on; a busy, full or read-only ledger is a 503 with Retry-After.
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -21,6 +20,7 @@ from starlette.routing import Route
 
 import passport as pp
 from ledger import AmbiguousError, BusyError, CloneError, ForkError, Ledger, NotFoundError
+from ledger.storage import Location
 from passport import gs1, wire
 from passport.bundle import BUNDLE_MEDIA_TYPE
 from passport.errors import StorageError
@@ -44,7 +44,7 @@ class Resolver:
     """The request handlers, over one ledger file (opened read-only unless imports are on)."""
 
     def __init__(
-        self, path: Path, *, gate: UploadGate | None, log_key: pp.SigningKey | None
+        self, path: Location, *, gate: UploadGate | None, log_key: pp.SigningKey | None
     ) -> None:
         self.path = path
         self.gate = gate
@@ -194,14 +194,14 @@ class Resolver:
 
 
 def create_app(
-    path: Path,
+    path: Location,
     *,
     accept_imports: bool = False,
     log_key: pp.SigningKey | None = None,
     max_uploads: int = MAX_UPLOADS,
     max_upload_bytes: int = MAX_UPLOAD_BYTES,
 ) -> Starlette:
-    """The resolver over the ledger file at ``path``.
+    """The resolver over the ledger at ``path`` (a file, or a ``postgresql://`` URL).
 
     With ``accept_imports``, at most ``max_uploads`` bundles are read at once, holding at
     most ``max_upload_bytes`` together.

@@ -124,7 +124,7 @@ def serve(
         raise UsageProblem(f"no ledger in {home.path}: run `dpp init` (or pass --home DIR)")
     key = home.signing_key(LOG_KEY) if accept_imports and home.keystore.exists(LOG_KEY) else None
     app = create_app(
-        home.ledger_path,
+        home.ledger_location,
         accept_imports=accept_imports,
         log_key=key,
         max_uploads=max_uploads,

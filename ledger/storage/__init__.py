@@ -38,6 +38,17 @@ def open_storage(
     return SqliteStorage.open(Path(location), create=create, read_only=read_only, timeout=timeout)
 
 
+def new_postgres_schema(url: str, prefix: str) -> str:
+    """A new, empty schema in the PostgreSQL database at ``url``: its URL (see postgres.py).
+
+    Raises:
+        StorageError: as :func:`ledger.storage.postgres.new_schema` says.
+    """
+    from .postgres import new_schema  # noqa: PLC0415 - psycopg only for PostgreSQL
+
+    return new_schema(url, prefix)
+
+
 __all__ = [
     "BUSY_TIMEOUT_S",
     "Location",
@@ -46,5 +57,6 @@ __all__ = [
     "as_location",
     "checked_url",
     "is_url",
+    "new_postgres_schema",
     "open_storage",
 ]

@@ -15,6 +15,8 @@ psycopg is imported here only, and this module only when a ``postgresql://`` led
 from __future__ import annotations
 
 import contextlib
+import secrets
+import urllib.parse
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, ClassVar, Final, cast
 
@@ -255,6 +257,30 @@ class PostgresStorage(Storage):
 
     def close(self) -> None:  # noqa: D102
         self.conn.close()
+
+
+def new_schema(url: str, prefix: str) -> str:
+    """Create a new schema ``<prefix><random>`` in the database at ``url``; return its URL.
+
+    The URL selects it through libpq's ``options`` (``-c search_path=...``).
+
+    Raises:
+        LocationError: a URL holding a password. UnreachableError: no server.
+        StorageError: the server refused (no right to create a schema, say).
+    """
+    url = checked_url(url)
+    name = f"{prefix}{secrets.token_hex(4)}"
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S) as conn:
+            conn.execute(cast("Any", f'CREATE SCHEMA "{name}"'))
+    except psycopg.OperationalError as exc:
+        raise UnreachableError(f"cannot connect to {url}: {_first_line(exc)}") from None
+    except psycopg.Error as exc:
+        raise StorageError(f"{url}: could not create schema {name}: {_first_line(exc)}") from None
+    option = urllib.parse.quote(f"-csearch_path={name}")
+    parts = urllib.parse.urlsplit(url)
+    query = "&".join(q for q in (parts.query, f"options={option}") if q)
+    return urllib.parse.urlunsplit(parts._replace(query=query))
 
 
 def _dialect(sql: str) -> str:
