@@ -159,7 +159,7 @@ def _stopped() -> NoReturn:
 
 def main() -> None:
     """Console entry point."""
-    from . import admin, audience, audit, bench, buyer, demo, erase, items, serve  # noqa: F401
+    from . import admin, audience, audit, bench, buyer, demo, erase, items, moving, serve  # noqa: F401
 
     for number in _STOPS:
         signal.signal(number, _on_stop)
@@ -188,6 +188,6 @@ def main() -> None:
 
 def register() -> click.Group:
     """The group with every command attached (for tests and ``python -m cli``)."""
-    from . import admin, audience, audit, bench, buyer, demo, erase, items, serve  # noqa: F401
+    from . import admin, audience, audit, bench, buyer, demo, erase, items, moving, serve  # noqa: F401
 
     return dpp
