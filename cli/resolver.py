@@ -54,7 +54,9 @@ class Resolver:
     def ledger(self) -> Ledger:
         """This thread's connection to the ledger."""
         if self.local.ledger is None:
-            self.local.ledger = Ledger.open(self.path, read_only=self.gate is None)
+            # Pages only read: without imports the ledger opens read-only (on PostgreSQL, each
+            # transaction READ ONLY), and a page never waits for a writer's lock.
+            self.local.ledger = Ledger.open(self.path, read_only=self.gate is None, pooled=True)
             origin = self.local.ledger.checkpoints.origin
             if self.log_key is not None and origin is not None:
                 self.local.ledger.checkpoints.set_log(origin, self.log_key)

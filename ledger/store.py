@@ -92,14 +92,17 @@ class Ledger:
         clock: Clock = system_clock,
         timeout: float = BUSY_TIMEOUT_S,
         read_only: bool = False,
+        pooled: bool = False,
     ) -> Ledger:
         """Open an existing ledger, a file or a ``postgresql://`` URL (``read_only``: never writes).
+
+        ``pooled``: for one of a server's threads (see :func:`ledger.storage.open_storage`).
 
         Raises:
             StorageError: there is no ledger at ``path``, or it cannot be reached.
         """
         location = _location(path)
-        storage = open_storage(location, timeout=timeout, read_only=read_only)
+        storage = open_storage(location, timeout=timeout, read_only=read_only, pooled=pooled)
         return cls(storage, location, clock)
 
     @property

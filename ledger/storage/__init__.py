@@ -21,15 +21,21 @@ def open_storage(
     create: bool = False,
     read_only: bool = False,
     timeout: float = BUSY_TIMEOUT_S,
+    pooled: bool = False,
 ) -> Storage:
     """Open the ledger database at ``location``.
+
+    ``pooled`` (for a server's many threads): on PostgreSQL, each statement or transaction
+    borrows a connection from this process's pool; SQLite has no use for it.
 
     Raises:
         StorageError: as each backend's ``open`` says (no ledger there, unreachable, refused).
     """
     if is_url(location):
-        from .postgres import PostgresStorage  # noqa: PLC0415 - psycopg only for PostgreSQL
+        from .postgres import PooledStorage, PostgresStorage  # noqa: PLC0415 - psycopg only here
 
+        if pooled and not create:
+            return PooledStorage.open_pooled(str(location), read_only=read_only, timeout=timeout)
         return PostgresStorage.open(
             str(location), create=create, read_only=read_only, timeout=timeout
         )

@@ -9,19 +9,26 @@ committed size + 1: no gap, no duplicate. The ``(pid, seq)`` and ``idx`` primary
 fork or a reused index even from a writer that skipped the lock. Reads run in READ ONLY
 REPEATABLE READ transactions: one snapshot, no lock that a writer waits for.
 
+A server process (``dpp serve``) opens its ledgers pooled: one psycopg_pool per process and
+ledger, from which each read or write borrows a connection for its transaction only, so any
+number of request threads share a few connections.
+
 psycopg is imported here only, and this module only when a ``postgresql://`` ledger is opened.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
+import threading
 import urllib.parse
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, ClassVar, Final, cast
 
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from passport.errors import StorageError
 
@@ -37,6 +44,7 @@ from .location import checked_url
 
 SCHEMA_VERSION: Final = 2  # the same ledger as SQLite's version 2
 CONNECT_TIMEOUT_S: Final = 10
+POOL_SIZE: Final = 8  # connections per server process and ledger
 _LOCK_CLASS: Final = 0x44505000 << 32  # "DPP" in the high bits; the schema's oid below
 
 _APPEND_ONLY: Final = (
@@ -257,6 +265,142 @@ class PostgresStorage(Storage):
 
     def close(self) -> None:  # noqa: D102
         self.conn.close()
+
+
+class PooledStorage(PostgresStorage):
+    """The same ledger, each statement or transaction on a connection borrowed from a pool.
+
+    One per thread (as every Storage); the pool is shared by the process's threads.
+    """
+
+    def __init__(self, pool: ConnectionPool[Any], url: str, *, read_only: bool) -> None:
+        Storage.__init__(self, url, read_only=read_only)
+        self.pool = pool
+        self._pinned: psycopg.Connection[Any] | None = None
+        with self._borrowed():
+            self.lock_key = _LOCK_CLASS | self._schema_oid()
+            self.prepare(create=False)
+
+    @classmethod
+    def open_pooled(
+        cls, url: str, *, read_only: bool, timeout: float, size: int = POOL_SIZE
+    ) -> PooledStorage:
+        """The ledger at ``url`` over this process's pool for it (made on first use).
+
+        Raises:
+            As :meth:`PostgresStorage.open`; BusyError when no connection comes in time.
+        """
+        return cls(_pool(checked_url(url), read_only, timeout, size), url, read_only=read_only)
+
+    @property
+    def conn(self) -> psycopg.Connection[Any]:  # type: ignore[override]
+        """The borrowed connection (only inside a statement or a transaction)."""
+        if self._pinned is None:
+            raise StorageError("no connection is borrowed outside a statement or transaction")
+        return self._pinned
+
+    @contextlib.contextmanager
+    def _borrowed(self) -> Iterator[None]:
+        if self._pinned is not None:
+            yield
+            return
+        try:
+            with self.pool.connection() as conn:
+                self._pinned = conn
+                try:
+                    yield
+                finally:
+                    self._pinned = None
+        except PoolTimeout:
+            raise BusyError(
+                f"no connection to the ledger {self.where} came free in time (all busy, or "
+                "the server is unreachable); retry in a moment"
+            ) from None
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> Rows:  # noqa: D102
+        if self._pinned is not None:
+            return super().execute(sql, params)
+        with self._borrowed():
+            rows = super().execute(sql, params)
+            return _Fetched(rows)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> int:  # noqa: D102
+        with self._borrowed():
+            return super().executemany(sql, rows)
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[None]:  # noqa: D102
+        with self._borrowed(), super().write():
+            yield
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[None]:  # noqa: D102
+        with self._borrowed(), super().read():
+            yield
+
+    def compact(self, *, vacuum: bool) -> bool:  # noqa: D102
+        with self._borrowed():
+            return super().compact(vacuum=vacuum)
+
+    def close(self) -> None:  # noqa: D102
+        return  # the pool outlives each thread's ledger
+
+
+class _Fetched:
+    """A statement's whole result, read before its connection went back to the pool."""
+
+    def __init__(self, cursor: Rows) -> None:
+        self.rowcount = cursor.rowcount
+        described = getattr(cursor, "description", None) is not None
+        self.rows: list[Any] = cursor.fetchall() if described else []
+
+    def fetchone(self) -> Any:
+        return self.rows.pop(0) if self.rows else None
+
+    def fetchall(self) -> list[Any]:
+        rows, self.rows = self.rows, []
+        return rows
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.fetchall())
+
+
+_POOLS: dict[tuple[str, bool], ConnectionPool[Any]] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _pool(url: str, read_only: bool, timeout: float, size: int) -> ConnectionPool[Any]:
+    """This process's pool for ``url`` (a worker process forked from another makes its own)."""
+    with _POOLS_LOCK:
+        pool = _POOLS.get((url, read_only))
+        if pool is None:
+            pool = ConnectionPool(
+                url,
+                kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S},
+                min_size=1,
+                max_size=size,
+                timeout=max(timeout, 1.0),
+                configure=lambda conn: _configure(conn, timeout=timeout, read_only=read_only),
+                name="dpp-ledger",
+                open=True,
+            )
+            _POOLS[(url, read_only)] = pool
+        return pool
+
+
+def _forget_pools() -> None:
+    # A forked child must not share its parent's connections: it opens its own.
+    _POOLS.clear()
+
+
+os.register_at_fork(after_in_child=_forget_pools)
+
+
+def _configure(conn: psycopg.Connection[Any], *, timeout: float, read_only: bool) -> None:
+    """A new connection's session: the lock timeout, and for a reader no write at all."""
+    conn.execute("SELECT set_config('lock_timeout', %s, false)", [f"{int(timeout * 1000)}ms"])
+    if read_only:
+        conn.execute("SET default_transaction_read_only = on")
 
 
 def new_schema(url: str, prefix: str) -> str:
