@@ -31,21 +31,37 @@ TARGETS = {"issue_ratio": 0.70, "verify_ratio": 0.85, "check_speedup": 1.7}
 )
 @click.option("--jobs", type=click.IntRange(1, 256), help="Processes for the ledger check.")
 @click.option("--repeat", default=3, show_default=True, type=click.IntRange(1, 50))
+@click.option(
+    "--ledger",
+    "server",
+    metavar="URL",
+    help="Compare SQLite and PostgreSQL instead: --events passports into a temporary file and "
+    "a new schema of this postgresql:// database (dropped after), side by side.",
+)
 @json_option
-def bench(items: int, events: int, jobs: int | None, repeat: int, as_json: bool) -> None:
+def bench(
+    items: int, events: int, jobs: int | None, repeat: int, server: str | None, as_json: bool
+) -> None:
     """Measure issuance, verification, checks, proofs, storage and sealing on this machine.
 
     Ratios compare the real code paths with the primitive ceiling (Ed25519, SHA-256, CBOR,
     SQLite) measured in the same run, so they mean the same on any machine.
 
     \b
-    Example:
+    Examples:
       dpp bench --items 3000 --events 200000 --json
+      dpp bench --ledger postgresql://postgres@127.0.0.1/test --events 1000000
     """
 
     def say(text: str) -> None:
         if sys.stderr.isatty() or not as_json:
             click.echo(f"  {text}", err=True)
+
+    if server is not None:
+        from .bench_backends import compare_backends
+
+        compare_backends(server, events=events, jobs=jobs, say=say, as_json=as_json)
+        return
 
     result = measure.run(items=items, events=events, jobs=jobs, repeat=repeat, say=say)
     if as_json:

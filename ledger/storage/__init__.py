@@ -55,6 +55,17 @@ def new_postgres_schema(url: str, prefix: str) -> str:
     return new_schema(url, prefix)
 
 
+def drop_postgres_schema(url: str, prefix: str) -> None:
+    """Drop a schema :func:`new_postgres_schema` made (its name starts with ``prefix``).
+
+    Raises:
+        StorageError: as :func:`ledger.storage.postgres.drop_schema` says.
+    """
+    from .postgres import drop_schema  # noqa: PLC0415 - psycopg only for PostgreSQL
+
+    drop_schema(url, prefix)
+
+
 __all__ = [
     "BUSY_TIMEOUT_S",
     "Location",
@@ -62,6 +73,7 @@ __all__ = [
     "Storage",
     "as_location",
     "checked_url",
+    "drop_postgres_schema",
     "is_url",
     "new_postgres_schema",
     "open_storage",

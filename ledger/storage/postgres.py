@@ -427,6 +427,23 @@ def new_schema(url: str, prefix: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(query=query))
 
 
+def drop_schema(url: str, prefix: str) -> None:
+    """Drop the schema ``url`` selects, if its name starts with ``prefix`` (one made here).
+
+    Raises:
+        StorageError: the server refused, or the schema is not one this module made.
+    """
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S) as conn:
+            row = conn.execute("SELECT current_schema()").fetchone()
+            name = None if row is None else row[0]
+            if not isinstance(name, str) or not name.startswith(prefix):
+                raise StorageError(f"{url}: not a {prefix}... schema: not dropping it")
+            conn.execute(cast("Any", f'DROP SCHEMA "{name}" CASCADE'))
+    except psycopg.Error as exc:
+        raise _convert(exc, url) from None
+
+
 def _dialect(sql: str) -> str:
     """Portable SQL's ``?`` parameters as psycopg's ``%s`` (the ledger's SQL has no ``%``)."""
     return sql.replace("?", "%s")
