@@ -8,7 +8,7 @@ from pathlib import Path
 
 import passport as pp
 from ledger import Ledger, MovedOnError, issue_many
-from ledger.copy import copy_ledger
+from ledger.transfer import copy_ledger
 from tests.world import DAY, PRODUCT, T0, World, gtin
 
 NOW = T0 + 400 * DAY

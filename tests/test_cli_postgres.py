@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -124,3 +125,20 @@ def test_copy_there_and_back_keeps_the_checkpoint(
 def _passports(url: str) -> int:
     with Ledger.open(url, read_only=True) as ledger:
         return int(ledger.counts()["passports"])
+
+
+def test_sqlite_users_never_import_psycopg(tmp_path: Path) -> None:
+    script = (
+        "import sys\n"
+        "from ledger import Ledger, check_ledger\n"
+        "from cli.main import register\n"
+        "register()\n"
+        f"Ledger.create({str(tmp_path / 'l.db')!r}).close()\n"
+        f"assert check_ledger({str(tmp_path / 'l.db')!r}, jobs=1)\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('psycopg'))\n"
+        "assert not loaded, loaded\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr

@@ -12,7 +12,7 @@ import pytest
 
 from ledger import Ledger, NotALedgerError, check_ledger, issue_many
 from ledger import demo as scenario
-from ledger.copy import copy_ledger
+from ledger.transfer import copy_ledger
 from tests.ledger_helpers import new_ledger, snapshot, store_chain
 from tests.procs import NOW
 from tests.world import PRODUCT, T0, World, gtin
