@@ -93,7 +93,7 @@ def test_lookup_by_pid_prefix_link_and_identifier(ledger_path: Place) -> None:
 
 def test_an_ambiguous_prefix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Two ids sharing 8 hex digits take ~65,000 passports to find: shorten the minimum instead.
-    monkeypatch.setattr("ledger.store.MIN_PREFIX", 2)
+    monkeypatch.setattr("ledger.lookup.MIN_PREFIX", 2)
     with new_ledger(tmp_path / "l.db", W) as ledger:
         pids = []
         for i in range(40):
