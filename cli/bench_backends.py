@@ -15,6 +15,7 @@ ROWS = (
     ("issue", "issue_eps", "{:,.0f} events/s"),
     ("verify", "verify_per_s", "{:,.0f} passports/s"),
     ("check", "check_eps", "{:,.0f} events/s"),
+    ("4 writers appending", "append_per_s", "{:,.0f} events/s"),
     ("inclusion proof", "inclusion_ms", "{:.2f} ms"),
     ("consistency proof", "consistency_ms", "{:.2f} ms"),
 )

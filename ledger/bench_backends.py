@@ -16,7 +16,9 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from functools import partial
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Final
 
@@ -29,6 +31,8 @@ from .storage import Location, drop_postgres_schema, new_postgres_schema
 from .store import Ledger
 
 SAMPLE: Final = 200  # passports verified, proofs made
+WRITERS: Final = 4  # processes appending one event per transaction at once
+APPENDS: Final = 150  # events each of them appends
 Say = Callable[[str], None]
 
 
@@ -58,6 +62,7 @@ def _measure(location: Location, events: int, jobs: int, say: Say) -> dict[str, 
     name = "PostgreSQL" if isinstance(location, str) else "SQLite"
     with Ledger.create(location) as ledger:
         ledger.records.add_root("Maison Example", brand.public_key, ["3614270"])
+        factory_seed = factory.seed()
         ledger.records.add_certificate(
             pp.delegate(
                 brand,
@@ -84,6 +89,8 @@ def _measure(location: Location, events: int, jobs: int, say: Say) -> dict[str, 
         indexes = [rng.randrange(size) for _ in range(SAMPLE)]
         inclusion = _each_ms([partial(ledger.log.inclusion, i, size) for i in indexes])
         consistency = _each_ms([partial(ledger.log.consistency, i, size) for i in indexes])
+    append_per_s = _concurrent_appends(location, factory_seed, now)
+    say(f"{name}: {WRITERS} processes appended {append_per_s:,.0f} events/s together")
     started = time.perf_counter()
     report = check_ledger(location, jobs=jobs)
     check_s = time.perf_counter() - started
@@ -93,9 +100,36 @@ def _measure(location: Location, events: int, jobs: int, say: Say) -> dict[str, 
         "issue_eps": events / issue_s,
         "verify_per_s": SAMPLE / verify_s,
         "check_eps": report.events / check_s,
+        "append_per_s": append_per_s,
         "inclusion_ms": statistics.median(inclusion),
         "consistency_ms": statistics.median(consistency),
     }
+
+
+def _concurrent_appends(location: Location, seed: bytes, now: int) -> float:
+    """Events per second that WRITERS processes append together, one per transaction."""
+    start = time.time() + 3.0  # every process started and connected before the first append
+    with ProcessPoolExecutor(WRITERS, mp_context=get_context("spawn")) as pool:
+        futures = [
+            pool.submit(_appender, location, seed, worker, start, now) for worker in range(WRITERS)
+        ]
+        ends = [future.result() for future in futures]
+    return WRITERS * APPENDS / (max(ends) - start)
+
+
+def _appender(location: Location, seed: bytes, worker: int, start: float, now: int) -> float:
+    """Append APPENDS new passports one at a time from ``start``; return when it finished."""
+    factory = pp.SigningKey.from_seed(seed)
+    events = [
+        pp.issue(factory, sample_product(90_000 + i, f"W{worker}-{i}"), time=now)
+        for i in range(APPENDS)
+    ]
+    with Ledger.open(location) as ledger:
+        while time.time() < start:
+            time.sleep(0.001)
+        for event in events:
+            ledger.append(event)
+    return time.time()
 
 
 def _each_ms(actions: list[Callable[[], object]]) -> list[float]:
