@@ -356,3 +356,10 @@ def test_the_postgresql_schema_refuses_update_delete_and_forks(
                 "INSERT INTO chains (pid, seq, idx) VALUES (%s, %s, 4)", [fork.pid, fork.seq]
             )
         conn.rollback()
+
+
+def test_a_transaction_inside_another_is_refused_on_both_backends(ledger_path: Place) -> None:
+    with Ledger.open(ledger_path, clock=clock()) as ledger, ledger.db.write():
+        with pytest.raises(StorageError), ledger.db.write():
+            pass
+        assert ledger.counts()["events"] == 3

@@ -220,6 +220,7 @@ class PostgresStorage(Storage):
     def write(self) -> Iterator[None]:  # noqa: D102
         if self.read_only:
             raise ReadOnlyError(f"the ledger {self.where} was opened for reading only")
+        self._refuse_nesting()
         self.execute("BEGIN")
         try:
             self.execute("SELECT pg_advisory_xact_lock(?)", [self.lock_key])
@@ -231,11 +232,18 @@ class PostgresStorage(Storage):
 
     @contextlib.contextmanager
     def read(self) -> Iterator[None]:  # noqa: D102
+        self._refuse_nesting()
         self.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         try:
             yield
         finally:
             self._rollback()
+
+    def _refuse_nesting(self) -> None:
+        # PostgreSQL only warns at a BEGIN inside a transaction, and the inner COMMIT would
+        # then commit the outer work early: refuse, as SQLite does.
+        if self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            raise StorageError("a transaction is already open on this connection")
 
     def _rollback(self) -> None:
         if self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
