@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.parse
 from pathlib import Path
 
 import click
@@ -49,13 +50,13 @@ def demo(directory: str, server: str | None) -> None:
 
     if server is not None and not is_url(server):
         raise UsageProblem(f"--ledger {server[:80]!r}: give a postgresql:// URL")
-    result = scenario.run(
-        Path(directory), say, server=None if server is None else checked_url(server)
-    )
-    if server is not None:
+    url = None if server is None else checked_url(server)
+    result = scenario.run(Path(directory), say, server=url)
+    if url is not None:
+        schema = urllib.parse.unquote(str(result.ledger)).rsplit("search_path=", 1)[-1]
         click.echo(
-            f"\nThe ledger is in PostgreSQL: {result.ledger} (drop its schema when done "
-            "exploring: DROP SCHEMA ... CASCADE)"
+            f"\nThe ledger is in PostgreSQL: {result.ledger} (when done exploring: "
+            f"DROP SCHEMA {schema} CASCADE)"
         )
     click.echo(f"\nEverything is in {result.directory.resolve()}. Try:")
     bag = result.bundles["handbag"]

@@ -105,6 +105,15 @@ def schemas() -> Iterator[Schemas]:
         made.drop_all()
 
 
+def drop_schema(name: str) -> None:
+    """Drop a schema a test had ``dpp`` make (only ever one of the ``dpp_`` prefix)."""
+    import psycopg
+
+    assert name.startswith("dpp_"), name
+    with psycopg.connect(server_url(), autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+
 def table_rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table of the ledger at ``url``, in a fixed order (for snapshots)."""
     import psycopg

@@ -4,6 +4,7 @@ resumed, and copy there and back."""
 from __future__ import annotations
 
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ledger import Ledger
+from tests import pg
 from tests.homes import DPP, dpp, environment, make_home, one_line
 from tests.world import PRODUCT, World
 
@@ -142,3 +144,23 @@ def test_sqlite_users_never_import_psycopg(tmp_path: Path) -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_the_demo_plays_whole_on_postgresql(tmp_path: Path) -> None:
+    pg.require_server()
+    result = dpp(None, "demo", "--dir", str(tmp_path / "demo"), "--ledger", pg.server_url())
+    schema = re.search(r"DROP SCHEMA (dpp_demo_[0-9a-f]+) CASCADE", result.stdout)
+    try:
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+        assert "UNEXPECTED" not in result.stdout
+        assert "Erasure: event 0: site erased" in result.stdout
+        assert schema is not None
+        home = tmp_path / "demo" / "home"
+        assert not (home / "ledger.db").exists()
+        checked = dpp(home, "check")
+        assert checked.returncode == 0, checked.stderr
+        assert "509 events" in checked.stdout
+        assert "0 problems" in checked.stdout
+    finally:
+        if schema is not None:
+            pg.drop_schema(schema.group(1))
