@@ -363,3 +363,16 @@ def test_a_transaction_inside_another_is_refused_on_both_backends(ledger_path: P
         with pytest.raises(StorageError), ledger.db.write():
             pass
         assert ledger.counts()["events"] == 3
+
+
+def test_opening_postgresql_places_that_hold_no_ledger(pg_location: Callable[[], str]) -> None:
+    from tests import pg
+
+    with pytest.raises(StorageError, match=r"no ledger at .*dpp init --ledger"):
+        Ledger.open(pg_location())
+    missing = pg.schema_url("dpp_t_never_made")
+    with pytest.raises(StorageError, match="the schema its search_path names does not exist"):
+        Ledger.create(missing)
+    with pytest.raises(StorageError, match="cannot connect to the PostgreSQL ledger") as caught:
+        Ledger.open("postgresql://postgres@127.0.0.1:1/test")
+    assert "\n" not in str(caught.value)

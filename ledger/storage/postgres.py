@@ -139,20 +139,19 @@ class PostgresStorage(Storage):
                 "goes in PGPASSWORD, ~/.pgpass or a service file, never in the URL)"
             ) from None
         try:
-            conn.execute(
-                "SELECT set_config('lock_timeout', %s, false)", [f"{int(timeout * 1000)}ms"]
-            )
-            if read_only:
-                conn.execute("SET default_transaction_read_only = on")
+            _configure(conn, timeout=timeout, read_only=read_only)
             storage = cls(conn, url, read_only=read_only)
             storage.prepare(create=create)
+        except psycopg.Error as exc:
+            conn.close()
+            raise _convert(exc, url) from exc
         except BaseException:
             conn.close()
             raise
         return storage
 
     def _schema_oid(self) -> int:
-        row = self.conn.execute(
+        row = self.execute(
             "SELECT n.oid::bigint FROM pg_namespace n WHERE n.nspname = current_schema()"
         ).fetchone()
         if row is None:
