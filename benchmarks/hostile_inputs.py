@@ -27,8 +27,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import passport as pp
-from passport import cbor, cose, wire
+import dpp_ledger.passport as pp
+from dpp_ledger.passport import cbor, cose, wire
 
 MIB = 1 << 20
 TIME_BOUND_S = 2.0

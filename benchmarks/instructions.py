@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ledger.bench import _Bench
-    from passport.keys import PublicKey
+    from dpp_ledger.ledger.bench import _Bench
+    from dpp_ledger.passport.keys import PublicKey
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -67,7 +67,7 @@ def _checked(signed: tuple[PublicKey, bytes, bytes]) -> bool:
 
 def _world(directory: Path) -> tuple[_Bench, list[bytes]]:
     """A bench ledger of sold and resold passports, and their exported bundles."""
-    from ledger.bench import _Bench  # noqa: PLC0415 - imported inside the measured process
+    from dpp_ledger.ledger.bench import _Bench  # noqa: PLC0415 - imported inside the measured process
 
     bench = _Bench(directory, lambda _text: None)
     _, pids = bench.issue(BUNDLES, 1)
@@ -77,10 +77,10 @@ def _world(directory: Path) -> tuple[_Bench, list[bytes]]:
 
 def inside(path: str) -> None:
     """Run one path's loop with counting on around it (called under callgrind)."""
-    import passport as pp  # noqa: PLC0415
-    from ledger.bench import _product, signed_records  # noqa: PLC0415
-    from ledger.bulk import issue_many  # noqa: PLC0415
-    from passport import cbor  # noqa: PLC0415
+    import dpp_ledger.passport as pp  # noqa: PLC0415
+    from dpp_ledger.ledger.bench import _product, signed_records  # noqa: PLC0415
+    from dpp_ledger.ledger.bulk import issue_many  # noqa: PLC0415
+    from dpp_ledger.passport import cbor  # noqa: PLC0415
 
     with tempfile.TemporaryDirectory() as directory:
         bench, bundles = _world(Path(directory))

@@ -15,9 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from ledger.bench import scratch_log, synthetic_record
-from ledger.storage.sqlite import SqliteStorage
-from passport import merkle
+from dpp_ledger.ledger.bench import scratch_log, synthetic_record
+from dpp_ledger.ledger.storage.sqlite import SqliteStorage
+from dpp_ledger.passport import merkle
 
 
 def main(leaves: int, record: int) -> None:

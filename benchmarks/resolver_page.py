@@ -16,10 +16,10 @@ from pathlib import Path
 
 from starlette.testclient import TestClient
 
-import passport as pp
-from cli.serve import create_app
-from ledger import Ledger, issue_many
-from passport import gs1
+import dpp_ledger.passport as pp
+from dpp_ledger.cli.serve import create_app
+from dpp_ledger.ledger import Ledger, issue_many
+from dpp_ledger.passport import gs1
 
 
 def main(count: int) -> None:

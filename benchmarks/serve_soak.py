@@ -32,9 +32,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-import passport as pp
-from ledger import KeyRole, KeyStore, Ledger, issue_many
-from passport import gs1
+import dpp_ledger.passport as pp
+from dpp_ledger.ledger import KeyRole, KeyStore, Ledger, issue_many
+from dpp_ledger.passport import gs1
 
 SECRET = "soak passphrase"  # noqa: S105 - a throwaway key for the benchmark
 CONCURRENCY = 64
@@ -96,7 +96,16 @@ def _gtin(i: int) -> str:
 def start_server(home: Path, port: int) -> subprocess.Popen[bytes]:
     """`dpp serve --accept-imports` in a child process, answering once it is up."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DPP_")}
-    command = [sys.executable, "-m", "cli", "--home", str(home), "serve", "--port", str(port)]
+    command = [
+        sys.executable,
+        "-m",
+        "dpp_ledger",
+        "--home",
+        str(home),
+        "serve",
+        "--port",
+        str(port),
+    ]
     server = subprocess.Popen(  # noqa: S603 - this interpreter, our own command
         [*command, "--accept-imports", "--max-upload-bytes", str(UPLOAD_BYTES)],
         env={**env, "DPP_PASSPHRASE": SECRET},

@@ -6,15 +6,15 @@ import json
 
 import click
 
-import passport as pp
-from ledger import KeyRole, KeyStoreError
-from ledger.files import read_trust, write_atomic
-from ledger.setup import HomePlan, HomeState, create_home, finish_home, home_state
-from ledger.storage import checked_url, is_url
-from ledger.upgrade import upgrade as ledger_upgrade
-from passport.certs import Role
-from passport.checkpoint import check_name
-from passport.report import format_time, plural
+from dpp_ledger import passport as pp
+from dpp_ledger.ledger import KeyRole, KeyStoreError
+from dpp_ledger.ledger.files import read_trust, write_atomic
+from dpp_ledger.ledger.setup import HomePlan, HomeState, create_home, finish_home, home_state
+from dpp_ledger.ledger.storage import checked_url, is_url
+from dpp_ledger.ledger.upgrade import upgrade as ledger_upgrade
+from dpp_ledger.passport.certs import Role
+from dpp_ledger.passport.checkpoint import check_name
+from dpp_ledger.passport.report import format_time, plural
 
 from .env import (
     Home,

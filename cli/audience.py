@@ -6,9 +6,9 @@ from typing import Any
 
 import click
 
-import passport as pp
-from ledger import KeyRole, Ledger
-from passport.recipients import check_audience_name
+from dpp_ledger import passport as pp
+from dpp_ledger.ledger import KeyRole, Ledger
+from dpp_ledger.passport.recipients import check_audience_name
 
 from .env import Home, UsageProblem, emit_json, json_option, short
 from .main import dpp

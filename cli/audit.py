@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import click
 
-import passport as pp
-from ledger import check_ledger
-from ledger.files import MAX_TEXT_FILE, read_text, write_atomic
-from passport.audit import AuditError, audit
-from passport.checkpoint import read_unverified
-from passport.errors import LogError
-from passport.report import plural
+from dpp_ledger import passport as pp
+from dpp_ledger.ledger import check_ledger
+from dpp_ledger.ledger.files import MAX_TEXT_FILE, read_text, write_atomic
+from dpp_ledger.passport.audit import AuditError, audit
+from dpp_ledger.passport.checkpoint import read_unverified
+from dpp_ledger.passport.errors import LogError
+from dpp_ledger.passport.report import plural
 
 from .env import (
     Home,

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from ledger import bench as measure
+from dpp_ledger.ledger import bench as measure
 
 from .env import emit_json, json_option
 from .main import dpp

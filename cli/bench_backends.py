@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import click
 
-from ledger import bench_backends
-from ledger.storage import checked_url, is_url
+from dpp_ledger.ledger import bench_backends
+from dpp_ledger.ledger.storage import checked_url, is_url
 
 from .env import UsageProblem, emit_json
 

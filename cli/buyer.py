@@ -7,15 +7,15 @@ from typing import Any
 
 import click
 
-import passport as pp
-from ledger import qrimage, system_clock
-from ledger.files import read_bundle
-from passport import gs1, ownership
-from passport.events import EventType
-from passport.evidence import ConflictKind, Evidence, find_conflicts
-from passport.gs1 import DigitalLink
-from passport.qr import offline_payload, read_payload
-from passport.report import format_time
+from dpp_ledger import passport as pp
+from dpp_ledger.ledger import qrimage, system_clock
+from dpp_ledger.ledger.files import read_bundle
+from dpp_ledger.passport import gs1, ownership
+from dpp_ledger.passport.events import EventType
+from dpp_ledger.passport.evidence import ConflictKind, Evidence, find_conflicts
+from dpp_ledger.passport.gs1 import DigitalLink
+from dpp_ledger.passport.qr import offline_payload, read_payload
+from dpp_ledger.passport.report import format_time
 
 from . import exports
 from .env import (

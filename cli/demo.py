@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from ledger import demo as scenario
-from ledger.storage import checked_url, is_url
+from dpp_ledger.ledger import demo as scenario
+from dpp_ledger.ledger.storage import checked_url, is_url
 
 from .env import UsageProblem
 from .main import dpp

@@ -16,11 +16,11 @@ from typing import Any, Final
 
 import click
 
-import passport as pp
-from ledger import KeyStore, KeyStoreError, Ledger, NotFoundError
-from ledger.files import read_bounded, write_atomic
-from ledger.storage import Location, as_location, is_url
-from passport.events import MAX_TIME
+from dpp_ledger import passport as pp
+from dpp_ledger.ledger import KeyStore, KeyStoreError, Ledger, NotFoundError
+from dpp_ledger.ledger.files import read_bounded, write_atomic
+from dpp_ledger.ledger.storage import Location, as_location, is_url
+from dpp_ledger.passport.events import MAX_TIME
 
 PASSPHRASE_VARIABLE: Final = "DPP_PASSPHRASE"  # noqa: S105 - a variable name
 HOME_VARIABLE: Final = "DPP_HOME"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ledger.disclosures import Erasure, compact
+from dpp_ledger.ledger.disclosures import Erasure, compact
 
 from .env import Home, UsageProblem, emit_json, json_option, resolve, short
 from .main import dpp

@@ -12,17 +12,17 @@ from typing import Any
 
 import click
 
-import passport as pp
-from ledger import system_clock
-from ledger.files import read_bounded, read_bundle, write_atomic
-from passport import epcis, untp, wire
-from passport.credential import (
+from dpp_ledger import passport as pp
+from dpp_ledger.ledger import system_clock
+from dpp_ledger.ledger.files import read_bounded, read_bundle, write_atomic
+from dpp_ledger.passport import epcis, untp, wire
+from dpp_ledger.passport.credential import (
     check_credential,
     looks_secured,
     read_credential,
     sign_credential,
 )
-from passport.report import format_time
+from dpp_ledger.passport.report import format_time
 
 from .env import Home, UsageProblem, emit_json, output_path, resolve, short
 from .render import print_report

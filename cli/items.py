@@ -10,13 +10,19 @@ from typing import Any
 
 import click
 
-import passport as pp
-from ledger import issue_many, system_clock
-from ledger.audiences import sign_planned
-from ledger.files import MAX_TEXT_FILE, append_to_bundle, read_bounded, read_bundle, write_atomic
-from ledger.rows import read_rows
-from passport import gs1, schema, wire
-from passport.report import plural
+from dpp_ledger import passport as pp
+from dpp_ledger.ledger import issue_many, system_clock
+from dpp_ledger.ledger.audiences import sign_planned
+from dpp_ledger.ledger.files import (
+    MAX_TEXT_FILE,
+    append_to_bundle,
+    read_bounded,
+    read_bundle,
+    write_atomic,
+)
+from dpp_ledger.ledger.rows import read_rows
+from dpp_ledger.passport import gs1, schema, wire
+from dpp_ledger.passport.report import plural
 
 from .admin import public_key_of
 from .env import (
@@ -414,7 +420,7 @@ def trust_for(
     Raises:
         UsageProblem: neither is available.
     """
-    from ledger.files import read_trust
+    from dpp_ledger.ledger.files import read_trust
 
     if trust_file:
         return read_trust(trust_file), ()

@@ -20,11 +20,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-import passport as pp
-from ledger import Ledger, NotFoundError
-from passport import epcis, gs1, untp
-from passport.bundle import BUNDLE_MEDIA_TYPE
-from passport.uris import VOCAB
+from dpp_ledger import passport as pp
+from dpp_ledger.ledger import Ledger, NotFoundError
+from dpp_ledger.passport import epcis, gs1, untp
+from dpp_ledger.passport.bundle import BUNDLE_MEDIA_TYPE
+from dpp_ledger.passport.uris import VOCAB
 
 from . import negotiate
 from .exports import document

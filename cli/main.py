@@ -13,9 +13,9 @@ from typing import Any, Final, NoReturn
 
 import click
 
-import passport as pp
-from ledger import NotALedgerError, NotFoundError
-from ledger.disk import os_failure
+from dpp_ledger import passport as pp
+from dpp_ledger.ledger import NotALedgerError, NotFoundError
+from dpp_ledger.ledger.disk import os_failure
 
 from .env import UsageProblem, resolve_home
 

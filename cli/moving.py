@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from ledger.storage import Location, as_location, is_url
-from ledger.transfer import copy_ledger
+from dpp_ledger.ledger.storage import Location, as_location, is_url
+from dpp_ledger.ledger.transfer import copy_ledger
 
 from .env import Home, emit_json, json_option
 from .main import dpp

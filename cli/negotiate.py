@@ -14,7 +14,7 @@ from typing import Final
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
-import passport as pp
+from dpp_ledger import passport as pp
 
 MAX_ACCEPT: Final = 4096
 """Bytes of ``Accept`` we read; real clients send well under 1 KiB."""

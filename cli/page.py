@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any, Final
 
-import passport as pp
-from passport.countries import country_name
+from dpp_ledger import passport as pp
+from dpp_ledger.passport.countries import country_name
 
 STYLE: Final = """
 *{box-sizing:border-box}body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;

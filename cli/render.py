@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-import passport as pp
-from passport.report import Access, Status
+from dpp_ledger import passport as pp
+from dpp_ledger.passport.report import Access, Status
 
 from .env import short
 

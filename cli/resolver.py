@@ -18,12 +18,19 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-import passport as pp
-from ledger import AmbiguousError, BusyError, CloneError, ForkError, Ledger, NotFoundError
-from ledger.storage import Location
-from passport import gs1, wire
-from passport.bundle import BUNDLE_MEDIA_TYPE
-from passport.errors import StorageError
+from dpp_ledger import passport as pp
+from dpp_ledger.ledger import (
+    AmbiguousError,
+    BusyError,
+    CloneError,
+    ForkError,
+    Ledger,
+    NotFoundError,
+)
+from dpp_ledger.ledger.storage import Location
+from dpp_ledger.passport import gs1, wire
+from dpp_ledger.passport.bundle import BUNDLE_MEDIA_TYPE
+from dpp_ledger.passport.errors import StorageError
 
 from . import linkset, negotiate, page, schemaorg
 from .env import decimal

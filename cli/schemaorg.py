@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import passport as pp
-from passport import epcis, gs1, untp
-from passport.bundle import BUNDLE_MEDIA_TYPE
+from dpp_ledger import passport as pp
+from dpp_ledger.passport import epcis, gs1, untp
+from dpp_ledger.passport.bundle import BUNDLE_MEDIA_TYPE
 
 
 def product(report: pp.Report, data: Mapping[str, Any], base: str, pid: bytes) -> dict[str, Any]:

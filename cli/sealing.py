@@ -7,9 +7,9 @@ from typing import Any, TypeVar
 
 import click
 
-import passport as pp
-from ledger.disclosures import Erasure
-from ledger.recipients import RecipientStore
+from dpp_ledger import passport as pp
+from dpp_ledger.ledger.disclosures import Erasure
+from dpp_ledger.ledger.recipients import RecipientStore
 
 from .env import Home, UsageProblem
 

@@ -15,7 +15,7 @@ import signal
 import sys
 from collections.abc import Callable
 
-from ledger import WorkerError
+from dpp_ledger.ledger import WorkerError
 
 
 def serve_forked(serve: Callable[[], None], workers: int) -> None:

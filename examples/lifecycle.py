@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import time
 
-import passport as pp
-from passport import gs1
+import dpp_ledger.passport as pp
+from dpp_ledger.passport import gs1
 
 now = int(time.time())
 day = 86_400

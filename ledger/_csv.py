@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
 
-from passport.errors import DecodeError
+from dpp_ledger.passport.errors import DecodeError
 
 _QUOTED: Final = re.compile(r'"[^"]*(?:""[^"]*)*"')
 _PLAIN: Final = {

@@ -12,9 +12,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-import passport as pp
-from passport.recipients import check_audience_name
-from passport.trust import TrustStore
+from dpp_ledger import passport as pp
+from dpp_ledger.passport.recipients import check_audience_name
+from dpp_ledger.passport.trust import TrustStore
 
 from .errors import NotFoundError
 from .storage import Storage

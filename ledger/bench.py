@@ -25,11 +25,11 @@ from pathlib import Path
 from threading import BrokenBarrierError
 from typing import Any, Final
 
-import passport as pp
-from passport import cbor
-from passport.cose import Sign1
-from passport.keyring import Keyring
-from passport.keys import PublicKey
+from dpp_ledger import passport as pp
+from dpp_ledger.passport import cbor
+from dpp_ledger.passport.cose import Sign1
+from dpp_ledger.passport.keyring import Keyring
+from dpp_ledger.passport.keys import PublicKey
 
 from .bench_restricted import measure as measure_restricted
 from .bulk import issue_many

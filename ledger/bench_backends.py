@@ -22,7 +22,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Final
 
-import passport as pp
+from dpp_ledger import passport as pp
 
 from .bulk import issue_many
 from .check import check_ledger

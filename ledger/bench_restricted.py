@@ -13,7 +13,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, Final
 
-import passport as pp
+from dpp_ledger import passport as pp
 
 from .demo import sample_product
 

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Final
 
-import passport as pp
-from passport.errors import StorageError
-from passport.keyring import Keyring
-from passport.rules import Walker
+from dpp_ledger import passport as pp
+from dpp_ledger.passport.errors import StorageError
+from dpp_ledger.passport.keyring import Keyring
+from dpp_ledger.passport.rules import Walker
 
 from .audiences import seal_plan, sign_planned
 from .errors import IssueStoppedError

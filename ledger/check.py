@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from typing import Final
 
-import passport as pp
-from passport import wire
-from passport.checkpoint import verify_checkpoint
-from passport.keyring import Keyring
+from dpp_ledger import passport as pp
+from dpp_ledger.passport import wire
+from dpp_ledger.passport.checkpoint import verify_checkpoint
+from dpp_ledger.passport.keyring import Keyring
 
 from .errors import NotALedgerError, WorkerError
 from .storage import Location, as_location

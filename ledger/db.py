@@ -15,7 +15,7 @@ from typing import Final
 
 import sqlite_utils
 
-from passport.errors import StorageError
+from dpp_ledger.passport.errors import StorageError
 
 from . import disk
 from .errors import BusyError, NotALedgerError, ReadOnlyError

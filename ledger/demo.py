@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import passport as pp
-from passport import gs1, ownership
-from passport.audit import audit
-from passport.checkpoint import read_unverified
-from passport.evidence import find_conflicts
-from passport.qr import offline_payload, read_payload
+from dpp_ledger import passport as pp
+from dpp_ledger.passport import gs1, ownership
+from dpp_ledger.passport.audit import audit
+from dpp_ledger.passport.checkpoint import read_unverified
+from dpp_ledger.passport.evidence import find_conflicts
+from dpp_ledger.passport.qr import offline_payload, read_payload
 
 from . import demo_restricted, qrimage
 from .bulk import issue_many

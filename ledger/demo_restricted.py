@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import passport as pp
-from passport.report import Access
+from dpp_ledger import passport as pp
+from dpp_ledger.passport.report import Access
 
 from .audiences import sign_planned
 from .disclosures import compact

@@ -19,10 +19,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Final
 
-import passport as pp
-from passport.events import Event
-from passport.report import Access, format_time
-from passport.sealing import Box
+from dpp_ledger import passport as pp
+from dpp_ledger.passport.events import Event
+from dpp_ledger.passport.report import Access, format_time
+from dpp_ledger.passport.sealing import Box
 
 from .errors import NotFoundError
 from .storage import Storage

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from passport.errors import ConflictError, DppError, StorageError
+from dpp_ledger.passport.errors import ConflictError, DppError, StorageError
 
 
 class NotFoundError(DppError):

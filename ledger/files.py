@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO, Final
 
-import passport as pp
-from passport import wire
+from dpp_ledger import passport as pp
+from dpp_ledger.passport import wire
 
 from . import disk, sniff
 from .errors import NotFoundError

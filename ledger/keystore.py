@@ -26,8 +26,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from passport import PublicKey, SigningKey
-from passport.errors import DppError
+from dpp_ledger.passport import PublicKey, SigningKey
+from dpp_ledger.passport.errors import DppError
 
 from . import disk
 from .errors import KeyNotFoundError, KeyStoreError, NotFoundError

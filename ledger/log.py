@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Final
 
-from passport import merkle
-from passport.checkpoint import Checkpoint, NoteVerifier, sign_checkpoint
-from passport.errors import LogError
-from passport.keys import SigningKey
+from dpp_ledger.passport import merkle
+from dpp_ledger.passport.checkpoint import Checkpoint, NoteVerifier, sign_checkpoint
+from dpp_ledger.passport.errors import LogError
+from dpp_ledger.passport.keys import SigningKey
 
 from .errors import NotFoundError
 from .storage import Storage

@@ -9,9 +9,9 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from passport import gs1, wire
-from passport.errors import StorageError
-from passport.events import Event
+from dpp_ledger.passport import gs1, wire
+from dpp_ledger.passport.errors import StorageError
+from dpp_ledger.passport.events import Event
 
 from .errors import AmbiguousError, NotFoundError
 from .storage import Storage

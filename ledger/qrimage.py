@@ -15,7 +15,7 @@ import qrcode.image.svg
 import zxingcpp
 from PIL import Image, UnidentifiedImageError
 
-import passport as pp
+from dpp_ledger import passport as pp
 
 from . import sniff
 from .files import read_bounded, write_atomic

@@ -16,8 +16,8 @@ from typing import Final
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-import passport as pp
-from passport.errors import DppError
+from dpp_ledger import passport as pp
+from dpp_ledger.passport.errors import DppError
 
 from .errors import KeyStoreError
 from .keystore import SCRYPT_LOG_N, SCRYPT_P, SCRYPT_R, KeyStore, Passphrase, _aad, _derive

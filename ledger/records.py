@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 
-import passport as pp
-from passport import wire
-from passport.certs import Certificate, RevocationList
-from passport.checkpoint import NoteVerifier
-from passport.errors import TrustStoreError
-from passport.keyring import Keyring
-from passport.trust import TrustedRoot, TrustStore, name_key
+from dpp_ledger import passport as pp
+from dpp_ledger.passport import wire
+from dpp_ledger.passport.certs import Certificate, RevocationList
+from dpp_ledger.passport.checkpoint import NoteVerifier
+from dpp_ledger.passport.errors import TrustStoreError
+from dpp_ledger.passport.keyring import Keyring
+from dpp_ledger.passport.trust import TrustedRoot, TrustStore, name_key
 
 from .errors import NotFoundError
 from .storage import Storage

@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final
 
-from passport.errors import DecodeError
+from dpp_ledger.passport.errors import DecodeError
 
 from ._csv import Record, records
 from .errors import NotFoundError

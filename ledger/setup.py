@@ -18,8 +18,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Final
 
-from passport.checkpoint import NoteVerifier
-from passport.keys import SigningKey
+from dpp_ledger.passport.checkpoint import NoteVerifier
+from dpp_ledger.passport.keys import SigningKey
 
 from . import disk
 from .errors import KeyStoreError, LocationError, NotALedgerError

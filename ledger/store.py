@@ -15,15 +15,15 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import passport as pp
-from passport import merkle, wire
-from passport.certs import Certificate, RevocationList
-from passport.checkpoint import read_unverified
-from passport.errors import StorageError
-from passport.events import Event
-from passport.evidence import ConflictKind, Evidence
-from passport.trust import TrustStore
-from passport.verify import named_kids
+from dpp_ledger import passport as pp
+from dpp_ledger.passport import merkle, wire
+from dpp_ledger.passport.certs import Certificate, RevocationList
+from dpp_ledger.passport.checkpoint import read_unverified
+from dpp_ledger.passport.errors import StorageError
+from dpp_ledger.passport.events import Event
+from dpp_ledger.passport.evidence import ConflictKind, Evidence
+from dpp_ledger.passport.trust import TrustStore
+from dpp_ledger.passport.verify import named_kids
 
 from .audiences import Audiences
 from .disclosures import Disclosures

@@ -17,10 +17,10 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from passport import wire
-from passport.checkpoint import read_unverified
-from passport.errors import LogError
-from passport.events import Event
+from dpp_ledger.passport import wire
+from dpp_ledger.passport.checkpoint import read_unverified
+from dpp_ledger.passport.errors import LogError
+from dpp_ledger.passport.events import Event
 
 from .errors import NotALedgerError
 from .storage import Location, Storage

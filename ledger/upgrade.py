@@ -20,9 +20,9 @@ from typing import Final
 
 import sqlite_utils
 
-from passport import wire
-from passport.checkpoint import read_unverified
-from passport.errors import DppError, StorageError
+from dpp_ledger.passport import wire
+from dpp_ledger.passport.checkpoint import read_unverified
+from dpp_ledger.passport.errors import DppError, StorageError
 
 from . import db as _db
 from .errors import NotALedgerError

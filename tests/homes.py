@@ -11,8 +11,8 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
-import passport as pp
-from ledger import KeyRole, KeyStore, Ledger
+import dpp_ledger.passport as pp
+from dpp_ledger.ledger import KeyRole, KeyStore, Ledger
 from tests.world import World
 
 SECRET = "test passphrase"  # noqa: S105 - the tests' own throwaway keys
@@ -79,7 +79,7 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
 
 def cli(home: Path | None, *args: str) -> Result:
     """Run `dpp` in this process (click's runner), with the test passphrase."""
-    from cli.main import register
+    from dpp_ledger.cli.main import register
 
     base = ["--home", str(home)] if home is not None else []
     env = {"DPP_PASSPHRASE": SECRET, "DPP_HOME": ""}

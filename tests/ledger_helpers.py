@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from ledger import Ledger
+from dpp_ledger.ledger import Ledger
 from tests.pg import table_rows
 from tests.world import DAY, T0, World
 

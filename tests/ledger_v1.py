@@ -33,7 +33,7 @@ def load(path: Path) -> Path:
 
 def main() -> None:
     """Print the SQL dump of a small version 1 ledger (run with the dpp of schema 1)."""
-    from ledger import issue_many
+    from dpp_ledger.ledger import issue_many
     from tests.ledger_helpers import new_ledger, store_chain
 
     w = World()

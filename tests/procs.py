@@ -6,9 +6,9 @@ import sys
 import time
 from pathlib import Path
 
-import passport as pp
-from ledger import Ledger, MovedOnError, issue_many
-from ledger.transfer import copy_ledger
+import dpp_ledger.passport as pp
+from dpp_ledger.ledger import Ledger, MovedOnError, issue_many
+from dpp_ledger.ledger.transfer import copy_ledger
 from tests.world import DAY, PRODUCT, T0, World, gtin
 
 NOW = T0 + 400 * DAY

@@ -131,8 +131,8 @@ def test_the_instruction_count_benchmark_counts(tmp_path: Path) -> None:
 def test_a_killed_process_ends_the_parallel_ceiling_with_an_error_not_a_hang() -> None:
     # The survivor waits at the barrier for the dead one; it must be released, not wait on.
     code = (
-        "import passport as pp\n"
-        "from ledger.bench import parallel_ceiling\n"
+        "import dpp_ledger.passport as pp\n"
+        "from dpp_ledger.ledger.bench import parallel_ceiling\n"
         "if __name__ == '__main__':\n"
         "    try:\n"
         "        parallel_ceiling(2, count=20_000)\n"

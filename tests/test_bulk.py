@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import passport as pp
-from ledger import Ledger, check_ledger, issue_many
+import dpp_ledger.passport as pp
+from dpp_ledger.ledger import Ledger, check_ledger, issue_many
 from tests.ledger_helpers import clock, new_ledger
 from tests.world import DAY, PRODUCT, RIVAL_GTIN, T0, World, gtin
 

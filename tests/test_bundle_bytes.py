@@ -10,9 +10,9 @@ import re
 
 import pytest
 
-import passport as pp
-from passport import cbor, wire
-from passport.report import Outcome
+import dpp_ledger.passport as pp
+from dpp_ledger.passport import cbor, wire
+from dpp_ledger.passport.report import Outcome
 from tests.world import T0, YEAR, World
 
 W = World()

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from passport import cbor
-from passport.errors import DecodeError, EncodeError
+from dpp_ledger.passport import cbor
+from dpp_ledger.passport.errors import DecodeError, EncodeError
 from tests.fuzz.harness import shared_value_bomb, string_reference_bomb
 
 

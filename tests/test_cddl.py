@@ -9,11 +9,11 @@ from __future__ import annotations
 import re
 from importlib import resources
 
-from passport import cose, wire, wire_boxes
-from passport.certs import Role
-from passport.disclose import SALT_SIZE
-from passport.events import MAX_SEQ, MAX_TIME, EventType
-from passport.recipients import Kem
+from dpp_ledger.passport import cose, wire, wire_boxes
+from dpp_ledger.passport.certs import Role
+from dpp_ledger.passport.disclose import SALT_SIZE
+from dpp_ledger.passport.events import MAX_SEQ, MAX_TIME, EventType
+from dpp_ledger.passport.recipients import Kem
 
 CDDL = resources.files("schemas").joinpath("dpp.cddl").read_text()
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-import passport as pp
-from ledger import Ledger, check_ledger, issue_many
+import dpp_ledger.passport as pp
+from dpp_ledger.ledger import Ledger, check_ledger, issue_many
 from tests.ledger_helpers import new_ledger, store_chain
 from tests.procs import NOW, spawned_workers
 from tests.world import PRODUCT, T0, World, gtin
@@ -257,7 +257,7 @@ def _check_with_a_worker(populated: Path, tmp_path: Path) -> tuple[subprocess.Po
     home.mkdir()
     _copy(populated, home).rename(home / "ledger.db")
     check = subprocess.Popen(
-        [sys.executable, "-m", "cli", "--home", str(home), "check", "--jobs", "2"],
+        [sys.executable, "-m", "dpp_ledger", "--home", str(home), "check", "--jobs", "2"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -6,9 +6,9 @@ import base64
 
 import pytest
 
-from passport import merkle
-from passport.audit import AuditError, audit
-from passport.checkpoint import (
+from dpp_ledger.passport import merkle
+from dpp_ledger.passport.audit import AuditError, audit
+from dpp_ledger.passport.checkpoint import (
     Checkpoint,
     NoteVerifier,
     check_name,
@@ -19,7 +19,7 @@ from passport.checkpoint import (
     sign_checkpoint,
     verify_checkpoint,
 )
-from passport.errors import LogError, UntrustedLogError
+from dpp_ledger.passport.errors import LogError, UntrustedLogError
 from tests.world import key
 
 ORIGIN = "maison-example.com/dpp-log"
@@ -159,7 +159,7 @@ def test_malformed_notes(note: str, match: str) -> None:
     ],
 )
 def test_malformed_checkpoint_bodies(body: str, match: str) -> None:
-    from passport.checkpoint import parse_checkpoint
+    from dpp_ledger.passport.checkpoint import parse_checkpoint
 
     with pytest.raises(LogError, match=match):
         parse_checkpoint(body)

@@ -13,10 +13,10 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
-import passport as pp
-from cli.main import register
-from ledger import KeyRole, KeyStore, Ledger
-from passport import ownership
+import dpp_ledger.passport as pp
+from dpp_ledger.cli.main import register
+from dpp_ledger.ledger import KeyRole, KeyStore, Ledger
+from dpp_ledger.passport import ownership
 from tests.ledger_helpers import snapshot
 from tests.vectors import generate
 from tests.world import PRODUCT, T0, World

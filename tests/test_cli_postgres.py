@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ledger import Ledger
+from dpp_ledger.ledger import Ledger
 from tests import pg
 from tests.homes import DPP, dpp, environment, make_home, one_line
 from tests.world import PRODUCT, World
@@ -132,8 +132,8 @@ def _passports(url: str) -> int:
 def test_sqlite_users_never_import_psycopg(tmp_path: Path) -> None:
     script = (
         "import sys\n"
-        "from ledger import Ledger, check_ledger\n"
-        "from cli.main import register\n"
+        "from dpp_ledger.ledger import Ledger, check_ledger\n"
+        "from dpp_ledger.cli.main import register\n"
         "register()\n"
         f"Ledger.create({str(tmp_path / 'l.db')!r}).close()\n"
         f"assert check_ledger({str(tmp_path / 'l.db')!r}, jobs=1)\n"

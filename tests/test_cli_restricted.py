@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-import passport as pp
-from cli import page
-from cli.main import register
-from ledger import KeyRole, KeyStore, Ledger
-from ledger.recipients import RecipientStore
+import dpp_ledger.passport as pp
+from dpp_ledger.cli import page
+from dpp_ledger.cli.main import register
+from dpp_ledger.ledger import KeyRole, KeyStore, Ledger
+from dpp_ledger.ledger.recipients import RecipientStore
 from tests.ledger_helpers import snapshot
 from tests.world import PRODUCT, World
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from ledger import Ledger, NotALedgerError, check_ledger, issue_many
-from ledger import demo as scenario
-from ledger.transfer import copy_ledger
+from dpp_ledger.ledger import Ledger, NotALedgerError, check_ledger, issue_many
+from dpp_ledger.ledger import demo as scenario
+from dpp_ledger.ledger.transfer import copy_ledger
 from tests.ledger_helpers import new_ledger, snapshot, store_chain
 from tests.procs import NOW
 from tests.world import PRODUCT, T0, World, gtin

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from passport import cose
-from passport.errors import DecodeError, SignatureError
+from dpp_ledger.passport import cose
+from dpp_ledger.passport.errors import DecodeError, SignatureError
 from tests.world import key
 
 SIGNER = key("cose-signer")

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-import passport as pp
-from passport import cbor, cose
-from passport.credential import (
+import dpp_ledger.passport as pp
+from dpp_ledger.passport import cbor, cose
+from dpp_ledger.passport.credential import (
     MAX_CREDENTIAL_SIZE,
     SECURED_MEDIA_TYPE,
     check_credential,
@@ -18,7 +18,7 @@ from passport.credential import (
     read_credential,
     sign_credential,
 )
-from passport.untp import VC_MEDIA_TYPE, credential
+from dpp_ledger.passport.untp import VC_MEDIA_TYPE, credential
 from tests.world import DAY, T0, YEAR, World
 
 W = World()

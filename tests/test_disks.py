@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger import Ledger
+from dpp_ledger.ledger import Ledger
 from tests.disks import fill, free, remount, tmpfs, without_root_overrides
 from tests.homes import cli, dpp, make_home, one_line
 from tests.ledger_helpers import snapshot

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-import passport as pp
-from passport import _ed25519
+import dpp_ledger.passport as pp
+from dpp_ledger.passport import _ed25519
 from tests.vectors import generate
 from tests.world import World
 
@@ -138,8 +138,8 @@ def test_without_pynacl_openssl_serves_the_same_answers(tmp_path: Path) -> None:
     script = f"""
 import sys
 sys.modules["nacl"] = None  # as if PyNaCl were not installed
-import passport as pp
-from passport import _ed25519
+import dpp_ledger.passport as pp
+from dpp_ledger.passport import _ed25519
 assert _ed25519.DEFAULT == "openssl" and list(_ed25519.BACKENDS) == ["openssl"]
 from tests.vectors import generate
 from pathlib import Path

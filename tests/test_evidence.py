@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import passport as pp
-from passport.evidence import ConflictKind, find_conflicts
+import dpp_ledger.passport as pp
+from dpp_ledger.passport.evidence import ConflictKind, find_conflicts
 from tests.world import PRODUCT, T0, YEAR, World, key
 
 W = World()

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from jsonschema import Draft7Validator, Draft202012Validator, FormatChecker
 
-import passport as pp
-from passport import epcis, untp
-from passport.epcis import MAPPING, Step, step_for
-from passport.uris import did_key, item_uri, ni_sha256, passport_urn
+import dpp_ledger.passport as pp
+from dpp_ledger.passport import epcis, untp
+from dpp_ledger.passport.epcis import MAPPING, Step, step_for
+from dpp_ledger.passport.uris import did_key, item_uri, ni_sha256, passport_urn
 from tests.vectors import exports
 from tests.world import PRODUCT, T0, World, forge, raw_bundle
 

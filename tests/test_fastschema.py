@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from passport import _fastschema, schema
+from dpp_ledger.passport import _fastschema, schema
 from tests.world import PRODUCT, World
 
 W = World()

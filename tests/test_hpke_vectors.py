@@ -14,9 +14,9 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hpke
 from cryptography.hazmat.primitives.asymmetric import x25519
 
-import passport as pp
-from passport import sealing
-from passport.disclose import disclose
+import dpp_ledger.passport as pp
+from dpp_ledger.passport import sealing
+from dpp_ledger.passport.disclose import disclose
 from tests.vectors import hpke_reference as ref
 
 VECTOR = json.loads(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from ledger.qrimage import MAX_PIXELS
+from dpp_ledger.ledger.qrimage import MAX_PIXELS
 from tests.homes import DPP, environment
 
 # Peak memory of a child dpp that refuses a photo: the interpreter and its imports only.

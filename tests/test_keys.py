@@ -7,9 +7,9 @@ import hashlib
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from passport import _edwards
-from passport.errors import InvalidKeyError, SignatureError
-from passport.keys import PublicKey, SigningKey, kid_of
+from dpp_ledger.passport import _edwards
+from dpp_ledger.passport.errors import InvalidKeyError, SignatureError
+from dpp_ledger.passport.keys import PublicKey, SigningKey, kid_of
 
 # RFC 8032 §7.1 TEST 1-3: (secret seed, public key, message, signature).
 RFC8032 = [

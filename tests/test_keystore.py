@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-import passport as pp
-from ledger import KeyRole, KeyStore, KeyStoreError
+import dpp_ledger.passport as pp
+from dpp_ledger.ledger import KeyRole, KeyStore, KeyStoreError
 
 FAST = 14  # scrypt cost for tests; the default is 17
 

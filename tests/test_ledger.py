@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-import passport as pp
-from ledger import (
+import dpp_ledger.passport as pp
+from dpp_ledger.ledger import (
     AmbiguousError,
     CloneError,
     ForkError,
@@ -18,10 +18,10 @@ from ledger import (
     MovedOnError,
     NotFoundError,
 )
-from ledger.db import PAGE_SIZE
-from passport import gs1
-from passport.errors import StorageError
-from passport.report import Outcome
+from dpp_ledger.ledger.db import PAGE_SIZE
+from dpp_ledger.passport import gs1
+from dpp_ledger.passport.errors import StorageError
+from dpp_ledger.passport.report import Outcome
 from tests.ledger_helpers import clock, new_ledger, snapshot, store_chain
 from tests.vectors import generate
 from tests.world import DAY, GTIN, PRODUCT, T0, World
@@ -93,7 +93,7 @@ def test_lookup_by_pid_prefix_link_and_identifier(ledger_path: Place) -> None:
 
 def test_an_ambiguous_prefix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Two ids sharing 8 hex digits take ~65,000 passports to find: shorten the minimum instead.
-    monkeypatch.setattr("ledger.lookup.MIN_PREFIX", 2)
+    monkeypatch.setattr("dpp_ledger.ledger.lookup.MIN_PREFIX", 2)
     with new_ledger(tmp_path / "l.db", W) as ledger:
         pids = []
         for i in range(40):

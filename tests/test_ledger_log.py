@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-import passport as pp
-from ledger import Ledger, check_ledger, issue_many
-from ledger.log import STORED_LEVEL
-from passport import merkle
-from passport.audit import AuditError, audit
-from passport.checkpoint import NoteVerifier, read_unverified, verify_checkpoint
-from passport.errors import LogError
-from passport.report import Outcome, Status
+import dpp_ledger.passport as pp
+from dpp_ledger.ledger import Ledger, check_ledger, issue_many
+from dpp_ledger.ledger.log import STORED_LEVEL
+from dpp_ledger.passport import merkle
+from dpp_ledger.passport.audit import AuditError, audit
+from dpp_ledger.passport.checkpoint import NoteVerifier, read_unverified, verify_checkpoint
+from dpp_ledger.passport.errors import LogError
+from dpp_ledger.passport.report import Outcome, Status
 from tests.ledger_helpers import clock, new_ledger, store_chain
 from tests.world import PRODUCT, T0, World, gtin, key
 

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-import passport as pp
-from ledger import Ledger, check_ledger, issue_many
-from ledger.audiences import audiences_for
-from ledger.disclosures import compact
-from ledger.recipients import RecipientStore
-from passport.report import Access
+import dpp_ledger.passport as pp
+from dpp_ledger.ledger import Ledger, check_ledger, issue_many
+from dpp_ledger.ledger.audiences import audiences_for
+from dpp_ledger.ledger.disclosures import compact
+from dpp_ledger.ledger.recipients import RecipientStore
+from dpp_ledger.passport.report import Access
 from tests import independent
 from tests.ledger_helpers import clock, new_ledger, snapshot, store_chain
 from tests.world import DAY, PRODUCT, T0, World, recipient

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import passport as pp
-from passport.report import Outcome, Status
+import dpp_ledger.passport as pp
+from dpp_ledger.passport.report import Outcome, Status
 from tests.world import DAY, GTIN, T0, World
 
 

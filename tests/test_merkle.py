@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from passport import merkle
-from passport.errors import LogError
+from dpp_ledger.passport import merkle
+from dpp_ledger.passport.errors import LogError
 
 SIZES = range(1, 131)
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-import passport as pp
-from passport import schema
+import dpp_ledger.passport as pp
+from dpp_ledger.passport import schema
 from tests.homes import cli, make_home
 from tests.world import PRODUCT, World
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger import Ledger, check_ledger
+from dpp_ledger.ledger import Ledger, check_ledger
 from tests.ledger_helpers import new_ledger, store_chain
 from tests.procs import NOW
 from tests.world import World

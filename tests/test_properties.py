@@ -8,9 +8,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-import passport as pp
-from passport import cose, wire
-from passport.report import Outcome
+import dpp_ledger.passport as pp
+from dpp_ledger.passport import cose, wire
+from dpp_ledger.passport.report import Outcome
 from tests.world import DAY, GTIN, T0, World
 
 W = World()

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from ledger import Ledger, issue_many
-from passport.checkpoint import read_unverified
+from dpp_ledger.ledger import Ledger, issue_many
+from dpp_ledger.passport.checkpoint import read_unverified
 from tests.homes import cli, dpp, environment, make_home
 from tests.vectors import generate
 from tests.world import PRODUCT, T0, World

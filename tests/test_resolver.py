@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-import passport as pp
-from cli.serve import create_app
-from passport.bundle import BUNDLE_MEDIA_TYPE
+import dpp_ledger.passport as pp
+from dpp_ledger.cli.serve import create_app
+from dpp_ledger.passport.bundle import BUNDLE_MEDIA_TYPE
 from tests import test_serve
 from tests.ledger_helpers import new_ledger, store_chain
 from tests.test_exports import EPCIS_VALIDATOR, UNTP_VALIDATOR, _errors
@@ -189,7 +189,7 @@ def test_a_passport_that_fails_offers_no_product_data_and_no_views(tmp_path: Pat
 
 
 def test_json_ld_cannot_close_its_element() -> None:
-    from cli.page import json_ld
+    from dpp_ledger.cli.page import json_ld
 
     block = json_ld({"name": "</script><script>alert(1)</script>&"})
     assert block.count("</script>") == 1

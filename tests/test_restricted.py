@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-import passport as pp
-from passport import cbor, schema, sealing, wire
-from passport.disclose import disclose, parse_disclosure, split
-from passport.report import Access, Status
-from passport.sealed import seal_all
+import dpp_ledger.passport as pp
+from dpp_ledger.passport import cbor, schema, sealing, wire
+from dpp_ledger.passport.disclose import disclose, parse_disclosure, split
+from dpp_ledger.passport.report import Access, Status
+from dpp_ledger.passport.sealed import seal_all
 from tests.world import DAY, PRODUCT, T0, World, forge, recipient
 
 W = World()

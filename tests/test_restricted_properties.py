@@ -12,8 +12,8 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-import passport as pp
-from passport.report import Access
+import dpp_ledger.passport as pp
+from dpp_ledger.passport.report import Access
 from tests.world import DAY, PRODUCT, T0, World
 
 W = World()

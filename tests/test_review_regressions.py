@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-import passport as pp
-from passport import cbor, gs1, wire
-from passport.report import Outcome
+import dpp_ledger.passport as pp
+from dpp_ledger.passport import cbor, gs1, wire
+from dpp_ledger.passport.report import Outcome
 from tests.world import PRODUCT, T0, YEAR, World, forge, raw_bundle
 
 W = World()

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-import passport as pp
-from ledger import Ledger
-from ledger._csv import records
-from ledger.rows import MAX_CELL, read_rows
+import dpp_ledger.passport as pp
+from dpp_ledger.ledger import Ledger
+from dpp_ledger.ledger._csv import records
+from dpp_ledger.ledger.rows import MAX_CELL, read_rows
 from tests.homes import cli, make_home
 from tests.ledger_helpers import snapshot
 from tests.world import PRODUCT, World, gtin

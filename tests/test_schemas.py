@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-import passport as pp
-from passport import schema
-from passport.events import EventType
+import dpp_ledger.passport as pp
+from dpp_ledger.passport import schema
+from dpp_ledger.passport.events import EventType
 from tests.world import GTIN, PRODUCT, T0, World
 
 W = World()

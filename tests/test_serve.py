@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-import passport as pp
-from cli.serve import create_app
-from ledger import Ledger, issue_many
-from passport import merkle
-from passport.bundle import BUNDLE_MEDIA_TYPE
-from passport.checkpoint import NoteVerifier, verify_checkpoint
+import dpp_ledger.passport as pp
+from dpp_ledger.cli.serve import create_app
+from dpp_ledger.ledger import Ledger, issue_many
+from dpp_ledger.passport import merkle
+from dpp_ledger.passport.bundle import BUNDLE_MEDIA_TYPE
+from dpp_ledger.passport.checkpoint import NoteVerifier, verify_checkpoint
 from tests.ledger_helpers import new_ledger, store_chain
 from tests.world import PRODUCT, T0, World, gtin, key
 

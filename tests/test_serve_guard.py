@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-import passport as pp
-from cli.serve import create_app
-from ledger import Ledger
+import dpp_ledger.passport as pp
+from dpp_ledger.cli.serve import create_app
+from dpp_ledger.ledger import Ledger
 from tests.homes import DPP, environment, make_home
 from tests.world import World
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-import passport as pp
-from ledger import Ledger, ReadOnlyError
-from passport.bundle import BUNDLE_MEDIA_TYPE
+import dpp_ledger.passport as pp
+from dpp_ledger.ledger import Ledger, ReadOnlyError
+from dpp_ledger.passport.bundle import BUNDLE_MEDIA_TYPE
 from tests.homes import DPP, environment, make_home
 from tests.ledger_helpers import store_chain
 from tests.world import PRODUCT, T0, World

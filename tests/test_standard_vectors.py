@@ -22,9 +22,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from ledger.files import read_text
-from passport import gs1, merkle
-from passport.checkpoint import (
+from dpp_ledger.ledger.files import read_text
+from dpp_ledger.passport import gs1, merkle
+from dpp_ledger.passport.checkpoint import (
     Checkpoint,
     NoteVerifier,
     key_hash,
@@ -33,8 +33,8 @@ from passport.checkpoint import (
     read_unverified,
     sign_checkpoint,
 )
-from passport.errors import DecodeError, DppError, LogError, UntrustedLogError
-from passport.keys import SigningKey
+from dpp_ledger.passport.errors import DecodeError, DppError, LogError, UntrustedLogError
+from dpp_ledger.passport.keys import SigningKey
 
 STANDARDS = Path(__file__).with_name("vectors") / "standards"
 Case = dict[str, Any]

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-import passport as pp
-from passport import checkpoint as notes
-from passport import gs1, merkle
-from passport.checkpoint import Checkpoint, NoteVerifier, sign_checkpoint
-from passport.evidence import ConflictKind, find_conflicts
-from passport.report import Outcome, Status
+import dpp_ledger.passport as pp
+from dpp_ledger.passport import checkpoint as notes
+from dpp_ledger.passport import gs1, merkle
+from dpp_ledger.passport.checkpoint import Checkpoint, NoteVerifier, sign_checkpoint
+from dpp_ledger.passport.evidence import ConflictKind, find_conflicts
+from dpp_ledger.passport.report import Outcome, Status
 from tests.ledger_helpers import new_ledger, store_chain
 from tests.world import DAY, GTIN, T0, YEAR, World, gtin, key
 

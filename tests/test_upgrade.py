@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import passport as pp
-from cli.main import register
-from ledger import Ledger, check_ledger
-from ledger.db import PAGE_SIZE
-from ledger.log import STORED_LEVEL
-from ledger.upgrade import Upgraded, upgrade
-from passport.checkpoint import NoteVerifier, read_unverified
-from passport.errors import StorageError
+import dpp_ledger.passport as pp
+from dpp_ledger.cli.main import register
+from dpp_ledger.ledger import Ledger, check_ledger
+from dpp_ledger.ledger.db import PAGE_SIZE
+from dpp_ledger.ledger.log import STORED_LEVEL
+from dpp_ledger.ledger.upgrade import Upgraded, upgrade
+from dpp_ledger.passport.checkpoint import NoteVerifier, read_unverified
+from dpp_ledger.passport.errors import StorageError
 from tests import ledger_v1
 from tests.ledger_helpers import clock, snapshot
 from tests.procs import NOW

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import passport as pp
+import dpp_ledger.passport as pp
 from tests.vectors import generate
 
 HERE = Path(generate.__file__).resolve().parent

@@ -9,9 +9,9 @@ import re
 
 import pytest
 
-import passport as pp
-from passport import wire
-from passport.report import Outcome, Status
+import dpp_ledger.passport as pp
+from dpp_ledger.passport import wire
+from dpp_ledger.passport.report import Outcome, Status
 from tests.world import DAY, GTIN, PRODUCT, RIVAL_GTIN, T0, YEAR, World, forge, key, raw_bundle
 
 W = World()

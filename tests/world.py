@@ -10,8 +10,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-import passport as pp
-from passport import cbor, cose, gs1
+import dpp_ledger.passport as pp
+from dpp_ledger.passport import cbor, cose, gs1
 
 T0 = 1_767_225_600  # 2026-01-01T00:00:00Z
 DAY = 86_400

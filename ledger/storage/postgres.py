@@ -30,7 +30,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from passport.errors import StorageError
+from dpp_ledger.passport.errors import StorageError
 
 from ..errors import (
     BusyError,

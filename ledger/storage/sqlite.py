@@ -14,7 +14,7 @@ from typing import ClassVar, cast
 
 import sqlite_utils
 
-from passport.errors import StorageError
+from dpp_ledger.passport.errors import StorageError
 
 from .. import db as _db
 from .base import Rows, Storage

@@ -7,10 +7,9 @@ import sys
 import atheris
 
 with atheris.instrument_imports(include=["passport"]):
-    import passport
-    import passport.checkpoint
-    import passport.disclose
-    import passport.qr  # noqa: F401
+    import dpp_ledger.passport.checkpoint
+    import dpp_ledger.passport.disclose
+    import dpp_ledger.passport.qr  # noqa: F401
 
 
 def run(target: str, seconds: float) -> None:

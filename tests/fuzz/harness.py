@@ -19,13 +19,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import passport as pp
-from ledger import demo
-from ledger.recipients import RecipientStore
-from passport import cbor, checkpoint, qr, untp, wire
-from passport.credential import read_credential, sign_credential
-from passport.disclose import parse_disclosure
-from passport.report import Access
+import dpp_ledger.passport as pp
+from dpp_ledger.ledger import demo
+from dpp_ledger.ledger.recipients import RecipientStore
+from dpp_ledger.passport import cbor, checkpoint, qr, untp, wire
+from dpp_ledger.passport.credential import read_credential, sign_credential
+from dpp_ledger.passport.disclose import parse_disclosure
+from dpp_ledger.passport.report import Access
 
 CRASHES = Path(__file__).resolve().parent / "crashes"
 TIME_LIMIT_S = 1.0

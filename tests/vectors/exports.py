@@ -10,8 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-import passport as pp
-from passport import epcis, untp
+import dpp_ledger.passport as pp
+from dpp_ledger.passport import epcis, untp
 from tests.world import DAY, T0, World
 
 HERE = Path(__file__).resolve().parent / "exports"

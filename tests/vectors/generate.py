@@ -11,9 +11,9 @@ import hashlib
 import json
 from pathlib import Path
 
-import passport as pp
-from passport import sealing
-from passport.disclose import split
+import dpp_ledger.passport as pp
+from dpp_ledger.passport import sealing
+from dpp_ledger.passport.disclose import split
 from tests.vectors import hpke_reference
 from tests.world import DAY, PRODUCT, T0, World, forge, raw_bundle
 
