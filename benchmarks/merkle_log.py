@@ -15,8 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from dpp_ledger.ledger import db as ledger_db
 from dpp_ledger.ledger.bench import scratch_log, synthetic_record
+from dpp_ledger.ledger.storage.sqlite import SqliteStorage
 from dpp_ledger.passport import merkle
 
 
@@ -24,7 +24,7 @@ def main(leaves: int, record: int) -> None:
     """Append ``leaves`` events to a fresh log, then time 200 proofs of each kind."""
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "log.db"
-        database = ledger_db.connect(path, create=True)
+        database = SqliteStorage.open(path, create=True)
         started = time.perf_counter()
         log, rate = scratch_log(database, leaves, record)
         elapsed = time.perf_counter() - started

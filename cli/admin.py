@@ -10,6 +10,7 @@ from dpp_ledger import passport as pp
 from dpp_ledger.ledger import KeyRole, KeyStoreError
 from dpp_ledger.ledger.files import read_trust, write_atomic
 from dpp_ledger.ledger.setup import HomePlan, HomeState, create_home, finish_home, home_state
+from dpp_ledger.ledger.storage import checked_url, is_url
 from dpp_ledger.ledger.upgrade import upgrade as ledger_upgrade
 from dpp_ledger.passport.certs import Role
 from dpp_ledger.passport.checkpoint import check_name
@@ -34,21 +35,30 @@ YEAR = 365 * 86_400
 @dpp.command()
 @click.option("--origin", help="Name of this ledger's transparency log (default: dpp-ledger/<id>).")
 @click.option(
+    "--ledger",
+    "ledger_url",
+    metavar="URL",
+    help="Keep the ledger on a PostgreSQL server (postgresql://user@host/db) instead of in the "
+    "home's file. Never put a password in it: libpq reads PGPASSWORD, ~/.pgpass or a service "
+    "file. The tables go in the first schema of the URL's search_path.",
+)
+@click.option(
     "--resolver",
     help="Public base URL that QR links point to: where `dpp serve` answers phones "
     "(set it later with `dpp resolver URL`).",
 )
 @click.pass_obj
-def init(home: Home, origin: str | None, resolver: str | None) -> None:
+def init(home: Home, origin: str | None, ledger_url: str | None, resolver: str | None) -> None:
     """Create a home: ledger file, key store, trust store, and the log key.
 
     The home is built in a hidden folder beside it and renamed into place, so an interrupted
     init leaves nothing behind; a home that an older init left half made is finished.
 
     \b
-    Example:
+    Examples:
       DPP_HOME=./maison dpp init --origin maison-example.com/dpp-log \\
         --resolver https://id.maison-example.com
+      dpp init --ledger postgresql://dpp@db.maison-example.com/registry
     """
     if origin is not None:
         try:
@@ -56,13 +66,22 @@ def init(home: Home, origin: str | None, resolver: str | None) -> None:
         except pp.DppError as error:
             raise UsageProblem(str(error)) from None
     # Everything is checked before anything is created.
+    if ledger_url is not None:
+        if not is_url(ledger_url):
+            raise UsageProblem(
+                f"--ledger {ledger_url[:80]!r}: give a postgresql:// URL (without it, the "
+                "ledger is a file in the home)"
+            )
+        ledger_url = checked_url(ledger_url)
     resolver = None if resolver is None else resolver_url(resolver)
     state, parts = home_state(home.path)
     if state is HomeState.COMPLETE:
         raise UsageProblem(f"{home.path} already holds a ledger")
     settings: dict[str, object] = {"v": 1} if resolver is None else {"v": 1, "resolver": resolver}
+    if ledger_url is not None:
+        settings["ledger"] = ledger_url
     config = (json.dumps(settings, indent=2) + "\n").encode()
-    plan = HomePlan(origin, config, home.passphrase, home.passphrase.new)
+    plan = HomePlan(origin, config, home.passphrase, home.passphrase.new, ledger=ledger_url)
     if state is HomeState.NONE:
         verifier = create_home(home.path, plan)
     else:
@@ -73,7 +92,8 @@ def init(home: Home, origin: str | None, resolver: str | None) -> None:
                 err=True,
             )
         verifier = finish_home(home.path, plan)
-    click.echo(f"Created {home.path}: ledger, key store, log {verifier.name}")
+    where = f"ledger on {ledger_url}" if ledger_url else "ledger"
+    click.echo(f"Created {home.path}: {where}, key store, log {verifier.name}")
     click.echo(f"Log verifier key: {verifier.to_vkey()}")
     if resolver is None:
         click.echo(
@@ -124,6 +144,8 @@ def upgrade(home: Home, as_json: bool) -> None:
     """
     if not home.exists():
         raise UsageProblem(f"no ledger in {home.path}: nothing to upgrade")
+    if home.shared:
+        raise UsageProblem("a PostgreSQL ledger upgrades itself when opened: nothing to do here")
     done = ledger_upgrade(home.ledger_path)
     if as_json:
         emit_json(

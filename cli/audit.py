@@ -187,7 +187,7 @@ def check(home: Home, jobs: int | None, as_json: bool) -> None:
     update, close = progress(total, "Checking")
     try:
         report = check_ledger(
-            home.ledger_path, jobs=jobs, progress=lambda done, _total: update(done)
+            home.ledger_location, jobs=jobs, progress=lambda done, _total: update(done)
         )
     finally:
         close()

@@ -50,6 +50,13 @@ def dpp_command() -> list[str]:
     show_default=True,
     help="Folder kept between runs for --audit-events.",
 )
+@click.option(
+    "--ledger",
+    "server",
+    metavar="URL",
+    help="Compare SQLite and PostgreSQL instead: --events passports into a temporary file and "
+    "a new schema of this postgresql:// database (dropped after), side by side.",
+)
 @json_option
 def bench(
     items: int,
@@ -58,6 +65,7 @@ def bench(
     repeat: int,
     audit_events: int | None,
     work: str,
+    server: str | None,
     as_json: bool,
 ) -> None:
     """Measure issuance, verification, checks, proofs, storage and sealing on this machine.
@@ -71,6 +79,7 @@ def bench(
     Examples:
       dpp bench --items 3000 --events 200000 --json
       dpp bench --audit-events 10000000 --jobs 2 --work /var/tmp/dpp-audit
+      dpp bench --ledger postgresql://postgres@127.0.0.1/test --events 1000000
     """
     from dpp_ledger.ledger import bench as measure
 
@@ -78,6 +87,11 @@ def bench(
         if sys.stderr.isatty() or not as_json:
             click.echo(f"  {text}", err=True)
 
+    if server is not None:
+        from .bench_backends import compare_backends
+
+        compare_backends(server, events=events, jobs=jobs, say=say, as_json=as_json)
+        return
     if audit_events is not None:
         from dpp_ledger.ledger.bench_audit import audit
 

@@ -33,6 +33,10 @@ COMMANDS: Final = {
     ),
     "brand": Entry(".admin", "Brand root keys."),
     "check": Entry(".audit", "Re-verify every chain and record in the ledger, on all cores."),
+    "copy": Entry(
+        ".moving",
+        "Copy a whole ledger to another place, on either backend, and verify the copy.",
+    ),
     "delegate": Entry(
         ".admin", "Let a factory, boutique, outlet, repairer or authenticator sign for a brand."
     ),

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import urllib.parse
 from pathlib import Path
 
 import click
 
 from dpp_ledger.ledger import demo as scenario
+from dpp_ledger.ledger.storage import checked_url, is_url
 
+from .env import UsageProblem
 from .main import dpp
 
 
@@ -20,7 +23,14 @@ from .main import dpp
     type=click.Path(file_okay=False),
     help="Where to write the demo's files.",
 )
-def demo(directory: str) -> None:
+@click.option(
+    "--ledger",
+    "server",
+    metavar="URL",
+    help="Play it on PostgreSQL: a postgresql:// URL of a database where you may create a "
+    "schema (the demo makes a new dpp_demo_... schema there, and says which).",
+)
+def demo(directory: str, server: str | None) -> None:
     """Play a passport's whole life on the embedded default, and verify it as a buyer would.
 
     A brand with a factory, a boutique, an outlet and a repairer; 500 items issued; one sold
@@ -30,14 +40,24 @@ def demo(directory: str) -> None:
     information to repairers, opened by an authority, and erased.
 
     \b
-    Example:
+    Examples:
       dpp demo --dir /tmp/dpp-demo
+      dpp demo --ledger postgresql://postgres@127.0.0.1/test
     """
 
     def say(title: str, detail: str) -> None:
         click.echo(click.style(f"{title}: ", bold=True) + detail)
 
-    result = scenario.run(Path(directory), say)
+    if server is not None and not is_url(server):
+        raise UsageProblem(f"--ledger {server[:80]!r}: give a postgresql:// URL")
+    url = None if server is None else checked_url(server)
+    result = scenario.run(Path(directory), say, server=url)
+    if url is not None:
+        schema = urllib.parse.unquote(str(result.ledger)).rsplit("search_path=", 1)[-1]
+        click.echo(
+            f"\nThe ledger is in PostgreSQL: {result.ledger} (when done exploring: "
+            f"DROP SCHEMA {schema} CASCADE)"
+        )
     click.echo(f"\nEverything is in {result.directory.resolve()}. Try:")
     bag = result.bundles["handbag"]
     click.echo(f"  dpp verify {bag} --trust {result.directory / 'trust.json'}")

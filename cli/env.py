@@ -21,11 +21,13 @@ from dpp_ledger.ledger import KeyStoreError, NotFoundError
 if TYPE_CHECKING:
     # Every command imports this module: what only some of them use is imported where used.
     from dpp_ledger.ledger import KeyStore, Ledger
+    from dpp_ledger.ledger.storage import Location
 
 from . import logs
 
 PASSPHRASE_VARIABLE: Final = "DPP_PASSPHRASE"  # noqa: S105 - a variable name
 HOME_VARIABLE: Final = "DPP_HOME"
+LEDGER_VARIABLE: Final = "DPP_LEDGER"  # a ledger location overriding the home's own
 DEFAULT_HOME: Final = ".dpp"
 LOG_KEY: Final = "log"
 
@@ -174,8 +176,27 @@ class Home:
 
     @property
     def ledger_path(self) -> Path:
-        """The ledger file."""
+        """The ledger file (a home whose ledger is on PostgreSQL has none: see ledger_location)."""
         return self.path / "ledger.db"
+
+    @property
+    def ledger_location(self) -> Location:
+        """Where the ledger is: ``$DPP_LEDGER``, else the URL in the settings, else the file.
+
+        Raises:
+            LocationError: a URL holding a password.
+        """
+        from dpp_ledger.ledger.storage import as_location
+
+        chosen = os.environ.get(LEDGER_VARIABLE) or self.config().get("ledger")
+        return as_location(chosen) if isinstance(chosen, str) and chosen else self.ledger_path
+
+    @property
+    def shared(self) -> bool:
+        """Whether the ledger is on a database server rather than in the home's file."""
+        from dpp_ledger.ledger.storage import is_url
+
+        return is_url(self.ledger_location)
 
     @property
     def keystore(self) -> KeyStore:
@@ -190,8 +211,11 @@ class Home:
         return self.path / "config.json"
 
     def exists(self) -> bool:
-        """Whether the home holds a ledger."""
-        return self.ledger_path.is_file()
+        """Whether the home holds a ledger, or names one on a server."""
+        location = self.ledger_location
+        if isinstance(location, Path):
+            return location.is_file()
+        return self.path.is_dir()
 
     def config(self) -> dict[str, Any]:
         """The home's settings (empty if none)."""
@@ -252,7 +276,7 @@ class Home:
         from dpp_ledger.ledger.store import Ledger
 
         self.require()
-        with Ledger.open(self.ledger_path) as ledger:
+        with Ledger.open(self.ledger_location) as ledger:
             origin = ledger.checkpoints.origin
             if write and origin is not None and self.keystore.exists(LOG_KEY):
                 ledger.checkpoints.set_log(origin, self.signing_key(LOG_KEY))
@@ -264,7 +288,7 @@ class Home:
         from dpp_ledger.ledger.store import Ledger
 
         self.require()
-        with Ledger.open(self.ledger_path, read_only=True) as ledger:
+        with Ledger.open(self.ledger_location, read_only=True) as ledger:
             yield ledger
 
     def require(self) -> None:

@@ -59,7 +59,8 @@ def erase(
     for record in records:
         click.echo(f"Erased from passport {short(record.pid)}: {record.describe()}")
     if vacuum:
-        click.echo(f"Rewrote {home.ledger_path} (VACUUM)")
+        what = "the sealed boxes' table" if home.shared else str(home.ledger_path)
+        click.echo(f"Rewrote {what} (VACUUM)")
     if not emptied:
         click.echo(
             "warning: another process is reading the ledger, so its WAL still holds the "

@@ -11,7 +11,6 @@ are on; a busy, full or read-only ledger is a 503 with Retry-After.
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -28,6 +27,7 @@ from dpp_ledger.ledger import (
     Ledger,
     NotFoundError,
 )
+from dpp_ledger.ledger.storage import Location
 from dpp_ledger.passport import gs1, wire
 from dpp_ledger.passport.bundle import BUNDLE_MEDIA_TYPE
 from dpp_ledger.passport.errors import StorageError
@@ -51,7 +51,7 @@ class Resolver:
     """The request handlers, over one ledger file (opened read-only unless imports are on)."""
 
     def __init__(
-        self, path: Path, *, gate: UploadGate | None, log_key: pp.SigningKey | None
+        self, path: Location, *, gate: UploadGate | None, log_key: pp.SigningKey | None
     ) -> None:
         self.path = path
         self.gate = gate
@@ -61,7 +61,9 @@ class Resolver:
     def ledger(self) -> Ledger:
         """This thread's connection to the ledger."""
         if self.local.ledger is None:
-            self.local.ledger = Ledger.open(self.path, read_only=self.gate is None)
+            # Pages only read: without imports the ledger opens read-only (on PostgreSQL, each
+            # transaction READ ONLY), and a page never waits for a writer's lock.
+            self.local.ledger = Ledger.open(self.path, read_only=self.gate is None, pooled=True)
             origin = self.local.ledger.checkpoints.origin
             if self.log_key is not None and origin is not None:
                 self.local.ledger.checkpoints.set_log(origin, self.log_key)
@@ -201,14 +203,14 @@ class Resolver:
 
 
 def create_app(
-    path: Path,
+    path: Location,
     *,
     accept_imports: bool = False,
     log_key: pp.SigningKey | None = None,
     max_uploads: int = MAX_UPLOADS,
     max_upload_bytes: int = MAX_UPLOAD_BYTES,
 ) -> Starlette:
-    """The resolver over the ledger file at ``path``.
+    """The resolver over the ledger at ``path`` (a file, or a ``postgresql://`` URL).
 
     With ``accept_imports``, at most ``max_uploads`` bundles are read at once, holding at
     most ``max_upload_bytes`` together.

@@ -16,6 +16,7 @@ from .env import LOG_KEY, Home, UsageProblem
 from .guard import Limits
 from .main import dpp
 from .resolver import MAX_UPLOAD_BYTES, MAX_UPLOADS, Resolver, create_app
+from .workers import serve_forked
 
 __all__ = ["MAX_UPLOADS", "MAX_UPLOAD_BYTES", "Resolver", "create_app", "serve"]
 
@@ -71,6 +72,13 @@ __all__ = ["MAX_UPLOADS", "MAX_UPLOAD_BYTES", "Resolver", "create_app", "serve"]
     help="With --accept-imports: bytes all uploads in flight may hold together.",
 )
 @click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Server processes sharing the port (each with its own connections to the ledger).",
+)
+@click.option(
     "--log-level",
     type=click.Choice(["debug", "info", "warning", "error"]),
     default="info",
@@ -90,6 +98,7 @@ def serve(
     min_body_rate: int,
     max_uploads: int,
     max_upload_bytes: int,
+    workers: int,
 ) -> None:
     """Serve this ledger's passports to phones, platforms and auditors (read-only by default).
 
@@ -117,19 +126,13 @@ def serve(
     Examples:
       dpp serve --port 8000
       dpp serve --host 127.0.0.1 --port 8000 --log-level warning   # behind a proxy
+      dpp serve --workers 4     # four processes, e.g. on a PostgreSQL ledger
     """
     from .guard import bind, run
 
     if not home.exists():
         raise UsageProblem(f"no ledger in {home.path}: run `dpp init` (or pass --home DIR)")
     key = home.signing_key(LOG_KEY) if accept_imports and home.keystore.exists(LOG_KEY) else None
-    app = create_app(
-        home.ledger_path,
-        accept_imports=accept_imports,
-        log_key=key,
-        max_uploads=max_uploads,
-        max_upload_bytes=max_upload_bytes,
-    )
     try:
         listener = bind(host, port)
     except OSError as error:
@@ -142,6 +145,22 @@ def serve(
                 else (error.strerror or str(error))
             )
         ) from None
-    click.echo(f"Serving {home.path} on http://{host}:{port} (Ctrl-C to stop)", err=True)
+    shown = f"with {workers} workers " if workers > 1 else ""
+    click.echo(f"Serving {home.path} {shown}on http://{host}:{port} (Ctrl-C to stop)", err=True)
     limits = Limits(header_timeout, body_timeout, max_connections, min_body_rate)
-    run(app, listener, limits, getattr(logging, log_level.upper()))
+
+    def serve_here() -> None:
+        # Each worker makes its own app, so its ledger connections are its own.
+        app = create_app(
+            home.ledger_location,
+            accept_imports=accept_imports,
+            log_key=key,
+            max_uploads=max_uploads,
+            max_upload_bytes=max_upload_bytes,
+        )
+        run(app, listener, limits, getattr(logging, log_level.upper()))
+
+    if workers == 1:
+        serve_here()
+    else:
+        serve_forked(serve_here, workers)

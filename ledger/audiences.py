@@ -12,20 +12,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-import sqlite_utils
-
 from dpp_ledger import passport as pp
 from dpp_ledger.passport.recipients import check_audience_name
 from dpp_ledger.passport.trust import TrustStore
 
-from . import db as _db
 from .errors import NotFoundError
+from .storage import Storage
 
 
 class Audiences:
     """The ``audiences`` table of one ledger."""
 
-    def __init__(self, database: sqlite_utils.Database) -> None:
+    def __init__(self, database: Storage) -> None:
         self.db = database
 
     def add(self, root: bytes, name: str, key: pp.RecipientKey) -> bool:
@@ -35,8 +33,8 @@ class Audiences:
             NotFoundError: no trusted root with that key id.
             SchemaError: a bad name, or an audience that would hold too many keys.
         """
-        with _db.write(self.db):
-            _db.ensure_restricted_tables(self.db)
+        with self.db.write():
+            self.db.ensure_restricted_tables()
             if self.db.execute("SELECT 1 FROM roots WHERE kid = ?", [root]).fetchone() is None:
                 raise NotFoundError(f"no trusted brand root {root.hex()[:16]}… in this ledger")
             current = [a for a in self.of_root(root) if a.name == name]
@@ -67,7 +65,7 @@ class Audiences:
 
     def of_root(self, root: bytes) -> tuple[pp.Audience, ...]:
         """The audiences of one root, by name."""
-        if not _db.has_restricted_tables(self.db):
+        if not self.db.has_restricted_tables():
             return ()
         rows = self.db.execute(
             "SELECT name, key FROM audiences WHERE root = ? ORDER BY name, kid", [root]
@@ -76,7 +74,7 @@ class Audiences:
 
     def listed(self) -> list[tuple[bytes, pp.Audience]]:
         """Every root's audiences: (root key id, audience)."""
-        if not _db.has_restricted_tables(self.db):
+        if not self.db.has_restricted_tables():
             return []
         roots = [r for (r,) in self.db.execute("SELECT DISTINCT root FROM audiences ORDER BY root")]
         return [(bytes(r), a) for r in roots for a in self.of_root(bytes(r))]

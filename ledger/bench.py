@@ -33,7 +33,6 @@ from threading import BrokenBarrierError
 from typing import Any, Final
 
 import cbor2
-from sqlite_utils import Database
 
 from dpp_ledger import passport as pp
 from dpp_ledger.passport import _ed25519, cbor
@@ -42,7 +41,6 @@ from dpp_ledger.passport.keyring import Keyring
 from dpp_ledger.passport.keys import PublicKey
 
 from . import bench_startup
-from . import db as ledger_db
 from .bench_restricted import measure as measure_restricted
 from .bench_timing import Timing, clocked, ratio_notes, spread, timing_spread
 from .bulk import issue_many
@@ -50,6 +48,8 @@ from .check import check_ledger
 from .demo import sample_product
 from .errors import WorkerError
 from .log import MerkleLog
+from .storage import Storage
+from .storage.sqlite import SqliteStorage
 from .store import Ledger
 
 Progress = Callable[[str], None]
@@ -144,15 +144,15 @@ class _Bench:
         The scratch log never enters the ledger file, so it cannot distort the storage figure.
         """
         scratch = self.path.with_name("proofs.db")
-        database = ledger_db.connect(scratch, create=True)
+        database = SqliteStorage.open(scratch, create=True)
         try:
             return self._proofs(database, events, repeat)
         finally:
-            database.conn.close()
+            database.close()
             for suffix in ("", "-wal", "-shm"):
                 scratch.with_name(scratch.name + suffix).unlink(missing_ok=True)
 
-    def _proofs(self, database: Database, events: int, repeat: int) -> dict[str, Figure]:
+    def _proofs(self, database: Storage, events: int, repeat: int) -> dict[str, Figure]:
         record = len(pp.issue(self.factory, _product(0, -1), time=self.now).raw)
         log, append_rate = scratch_log(database, events, record)
         self.say(f"log of {events:,} events of {record} bytes built ({append_rate:,.0f} appends/s)")
@@ -283,7 +283,7 @@ def synthetic_record(index: int, size: int) -> bytes:
     return index.to_bytes(8, "big").ljust(size, b"\xa5")
 
 
-def scratch_log(database: Database, events: int, record: int) -> tuple[MerkleLog, float]:
+def scratch_log(database: Storage, events: int, record: int) -> tuple[MerkleLog, float]:
     """Fill a scratch ledger's events with synthetic records and build its log on them.
 
     Events go in as issuance stores them (batches of 1000, each one transaction, the log
@@ -295,8 +295,8 @@ def scratch_log(database: Database, events: int, record: int) -> tuple[MerkleLog
     for start in range(0, events, 1000):
         stop = min(start + 1000, events)
         rows = [(i + 1, synthetic_record(i, record)) for i in range(start, stop)]
-        with ledger_db.write(database):
-            database.conn.executemany("INSERT INTO events (idx, cose) VALUES (?, ?)", rows)
+        with database.write():
+            database.executemany("INSERT INTO events (idx, cose) VALUES (?, ?)", rows)
             started = time.perf_counter()
             log.append([pp.merkle.leaf_hash(cose) for _, cose in rows])
             spent += time.perf_counter() - started

@@ -21,7 +21,6 @@ from dpp_ledger.passport.errors import StorageError
 from dpp_ledger.passport.keyring import Keyring
 from dpp_ledger.passport.rules import Walker
 
-from . import db as _db
 from .audiences import seal_plan, sign_planned
 from .errors import IssueStoppedError
 from .store import Ledger, insert_events
@@ -175,7 +174,7 @@ def _store(
     boxes: dict[bytes, tuple[pp.Box, ...]],
 ) -> None:
     """Store one batch in one transaction; an item stored already is counted, not stored."""
-    with _db.write(ledger.db):
+    with ledger.db.write():
         for identifier in list(ready):
             pid = ledger.issued(identifier)
             if pid is not None:

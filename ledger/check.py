@@ -14,14 +14,12 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing import get_context
-from pathlib import Path
 from typing import Final
 
 from dpp_ledger import passport as pp
@@ -30,6 +28,7 @@ from dpp_ledger.passport.checkpoint import verify_checkpoint
 from dpp_ledger.passport.keyring import Keyring
 
 from .errors import NotALedgerError, WorkerError
+from .storage import Location, as_location
 from .store import Ledger, gtin_key
 
 _LOG = logging.getLogger(__name__)
@@ -66,7 +65,7 @@ class CheckReport:
 
 
 def check_ledger(
-    path: Path | str,
+    path: Location,
     *,
     jobs: int | None = None,
     now: int | None = None,
@@ -77,7 +76,7 @@ def check_ledger(
 
     ``progress`` is called with (passports checked, passports in all).
     """
-    path = Path(path)
+    path = as_location(path) if isinstance(path, str) else path
     jobs = max(1, jobs or os.cpu_count() or 1)
     with Ledger.open(path, read_only=True) as ledger:
         now = ledger.clock() if now is None else now
@@ -85,7 +84,7 @@ def check_ledger(
             problems = _ledger_wide(ledger)
             (total,) = ledger.db.execute("SELECT count(*) FROM passports").fetchone()
             size = ledger.log.size()
-        except sqlite3.DatabaseError as exc:  # a table dropped or mangled outside the ledger
+        except ledger.db.driver_errors as exc:  # a table dropped or mangled outside the ledger
             raise NotALedgerError(f"{path}: not a usable ledger file ({exc})") from exc
     spans = [(start, start + LOG_SPAN) for start in range(0, size, LOG_SPAN)]
     tasks: list[Task] = [(_log_span_task, (path, start, end)) for start, end in spans] + [
@@ -205,15 +204,12 @@ def _worker_start() -> None:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)
 
 
-def _log_span_task(path: Path, start: int, end: int) -> Found:
+def _log_span_task(path: Location, start: int, end: int) -> Found:
     return 0, 0, check_log_span(path, start, end)
 
 
 def _ledger_wide(ledger: Ledger) -> list[Problem]:
-    problems = []
-    result = ledger.db.execute("PRAGMA integrity_check").fetchall()
-    if [tuple(r) for r in result] != [("ok",)]:
-        problems.append(Problem(None, f"SQLite integrity check: {result[0][0]}"))
+    problems = [Problem(None, m) for m in ledger.db.integrity()]
     trust = ledger.trust()
     for (raw,) in ledger.db.execute("SELECT cose FROM certs"):
         try:
@@ -237,7 +233,8 @@ def _index_problems(ledger: Ledger) -> list[Problem]:
     """Each event is in exactly one chain; each passport has one identifier row."""
     (events,) = ledger.db.execute("SELECT count(*) FROM events").fetchone()
     chains, distinct, firsts, later = ledger.db.execute(
-        "SELECT count(*), count(DISTINCT idx), sum(seq = 0), sum(seq > 0) FROM chains"
+        "SELECT count(*), count(DISTINCT idx), sum(CASE WHEN seq = 0 THEN 1 ELSE 0 END), "
+        "sum(CASE WHEN seq > 0 THEN 1 ELSE 0 END) FROM chains"
     ).fetchone()
     (passports,) = ledger.db.execute("SELECT count(DISTINCT first) FROM passports").fetchone()
     (identifiers,) = ledger.db.execute("SELECT count(*) FROM passports").fetchone()
@@ -288,16 +285,21 @@ def _log_problems(ledger: Ledger) -> list[Problem]:
     return problems
 
 
-def check_log_span(path: Path, start: int, end: int) -> list[Problem]:
+def _failures(ledger: Ledger) -> tuple[type[Exception], ...]:
+    """What reading a damaged ledger raises: the project's errors, and the driver's own."""
+    return (pp.DppError, *ledger.db.driver_errors)
+
+
+def check_log_span(path: Location, start: int, end: int) -> list[Problem]:
     """Rehash the events of log indexes ``[start, end)`` against the log's stored blocks."""
     with Ledger.open(path, read_only=True) as ledger:
         try:
             return [Problem(None, m) for m in ledger.log.audit_blocks(start, end)]
-        except (pp.DppError, sqlite3.Error) as exc:
+        except _failures(ledger) as exc:
             return [Problem(None, f"the log's events {start}-{end - 1}: {exc}")]
 
 
-def check_pid_range(path: Path, low: bytes, high: bytes | None, now: int) -> Found:
+def check_pid_range(path: Location, low: bytes, high: bytes | None, now: int) -> Found:
     """Verify every passport whose id is in ``[low, high)``, streaming its chains in order."""
     problems: list[Problem] = []
     events = passports = 0
@@ -308,9 +310,9 @@ def check_pid_range(path: Path, low: bytes, high: bytes | None, now: int) -> Fou
                 passports += 1
                 try:
                     events += checker.check(pid, rows)
-                except (pp.DppError, sqlite3.Error) as exc:
+                except _failures(ledger) as exc:
                     problems.append(Problem(pid, str(exc)))
-        except sqlite3.Error as exc:
+        except _failures(ledger) as exc:
             problems.append(Problem(None, f"reading the chains from {low.hex()}: {exc}"))
     return events, passports, problems
 

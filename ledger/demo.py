@@ -9,6 +9,7 @@ Demo keys use a lighter scrypt setting (2^15) so the story runs in seconds; real
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from .bulk import issue_many
 from .errors import ForkError
 from .files import append_to_bundle, read_bundle, read_trust, write_atomic
 from .keystore import KeyRole, KeyStore
+from .storage import Location, new_postgres_schema
 from .store import Ledger
 
 Say = Callable[[str, str], None]
@@ -42,14 +44,15 @@ class DemoResult:
     directory: Path
     bundles: dict[str, Path]
     ok: bool
+    ledger: Location = Path()
 
 
 class _Story:
-    def __init__(self, directory: Path, say: Say) -> None:
+    def __init__(self, directory: Path, say: Say, location: Location) -> None:
         self.dir, self.say, self.ok = directory, say, True
         self.now = int(time.time())
         self.keys = KeyStore(directory / "home" / "keys", scrypt_log_n=15)
-        self.ledger = Ledger.create(directory / "home" / "ledger.db")
+        self.ledger = Ledger.create(location)
         self.k: dict[str, pp.SigningKey] = {}
         self.snapshot = b""  # a bundle a former owner kept
         self.first_checkpoint = ""  # what an auditor saved early on
@@ -78,13 +81,23 @@ class _Story:
         return event
 
 
-def run(directory: Path | str, say: Say) -> DemoResult:
-    """Play the whole story in ``directory`` (created; must not hold a previous demo)."""
+def run(directory: Path | str, say: Say, *, server: str | None = None) -> DemoResult:
+    """Play the whole story in ``directory`` (created; must not hold a previous demo).
+
+    With ``server`` (a ``postgresql://`` URL), the ledger is a new schema of that database,
+    named in the demo home's settings; the files stay in ``directory``.
+    """
     directory = Path(directory)
     if (directory / "home").exists():
         raise pp.StorageError(f"{directory} already holds a demo: choose another --dir")
+    location: Location = directory / "home" / "ledger.db"
+    if server is not None:
+        location = new_postgres_schema(server, "dpp_demo_")
     directory.mkdir(parents=True, exist_ok=True)
-    story = _Story(directory, say)
+    if server is not None:
+        settings = {"v": 1, "ledger": location}
+        write_atomic(directory / "home" / "config.json", json.dumps(settings).encode())
+    story = _Story(directory, say, location)
     try:
         pids = _setup_and_issue(story)
         _lives(story, pids)
@@ -95,7 +108,7 @@ def run(directory: Path | str, say: Say) -> DemoResult:
         demo_restricted.play(story)
     finally:
         story.ledger.close()
-    return DemoResult(directory, bundles, story.ok)
+    return DemoResult(directory, bundles, story.ok, location)
 
 
 def _setup_and_issue(s: _Story) -> dict[str, bytes]:

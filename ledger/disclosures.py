@@ -6,27 +6,26 @@ zeros), then checkpoints the WAL and truncates it, so the ciphertext is gone fro
 on disk, not just unlinked; ``--vacuum`` rewrites the whole file as well. Signatures, chain
 and log are untouched: the events sign salted digests only. Each erasure leaves a record
 (which field of which event, when, why; never the value), and an erased field's boxes are
-never stored again, even from an older copy of a bundle.
+never stored again, even from an older copy of a bundle. On PostgreSQL an erasure is a
+DELETE: the rows' bytes stay in the table's pages until VACUUM reclaims them (``--vacuum``
+rewrites the table at once), and in WAL archives and backups for as long as those are kept.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Final
-
-import sqlite_utils
 
 from dpp_ledger import passport as pp
 from dpp_ledger.passport.events import Event
 from dpp_ledger.passport.report import Access, format_time
 from dpp_ledger.passport.sealing import Box
 
-from . import db as _db
 from .errors import NotFoundError
+from .storage import Storage
 
 MAX_REASON: Final = 500
 
@@ -51,7 +50,7 @@ class Erasure:
 class Disclosures:
     """The ``disclosures`` and ``erasures`` tables of one ledger."""
 
-    def __init__(self, database: sqlite_utils.Database) -> None:
+    def __init__(self, database: Storage) -> None:
         self.db = database
 
     def insert(self, boxes: Iterable[Box]) -> int:
@@ -68,16 +67,16 @@ class Disclosures:
         ]
         if not rows:
             return 0
-        _db.ensure_restricted_tables(self.db)
-        return self.db.conn.executemany(
-            "INSERT OR IGNORE INTO disclosures (event, digest, field, audience, kem, kid, ct) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        self.db.ensure_restricted_tables()
+        return self.db.executemany(
+            "INSERT INTO disclosures (event, digest, field, audience, kem, kid, ct) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             rows,
-        ).rowcount
+        )
 
     def _erased(self, events: Iterable[bytes]) -> set[tuple[bytes, str]]:
         """The (event, field) pairs erased among ``events``."""
-        if not _db.has_restricted_tables(self.db):
+        if not self.db.has_restricted_tables():
             return set()
         found: set[tuple[bytes, str]] = set()
         for event in events:
@@ -87,7 +86,7 @@ class Disclosures:
 
     def boxes(self, events: Sequence[Event]) -> tuple[Box, ...]:
         """The stored boxes of ``events``."""
-        if not _db.has_restricted_tables(self.db) or not events:
+        if not self.db.has_restricted_tables() or not events:
             return ()
         found: list[Box] = []
         for event in events:
@@ -113,9 +112,9 @@ class Disclosures:
             ConflictError: the field was erased before.
         """
         reason = check_reason(reason)
-        self.db.execute("PRAGMA secure_delete = ON")  # freed bytes are zeroed, not unlinked
-        with _db.write(self.db):
-            _db.ensure_restricted_tables(self.db)
+        self.db.prepare_erase()  # SQLite: freed bytes are zeroed, not just unlinked
+        with self.db.write():
+            self.db.ensure_restricted_tables()
             done = tuple(r for e in events if (r := self._erase_one(e, field, reason, time)))
             if not done:
                 self._refuse(events, field)
@@ -156,7 +155,7 @@ class Disclosures:
 
     def erasures(self, pid: bytes) -> tuple[Erasure, ...]:
         """The erasure records of passport ``pid``, oldest first."""
-        if not _db.has_restricted_tables(self.db):
+        if not self.db.has_restricted_tables():
             return ()
         rows = self.db.execute(
             "SELECT event, seq, field, digests, time, reason FROM erasures WHERE pid = ? "
@@ -183,7 +182,7 @@ class Disclosures:
 
     def problems(self) -> list[str]:
         """What ``dpp check`` reports: boxes of no stored event, boxes of an erased field."""
-        if not _db.has_restricted_tables(self.db):
+        if not self.db.has_restricted_tables():
             return []
         (stray,) = self.db.execute(
             "SELECT count(*) FROM disclosures d WHERE NOT EXISTS "
@@ -218,23 +217,17 @@ def check_reason(reason: str) -> str:
     return text
 
 
-def compact(database: sqlite_utils.Database, *, vacuum: bool) -> bool:
-    """Move the WAL into the file and truncate it; with ``vacuum``, rewrite the whole file.
+def compact(database: Storage, *, vacuum: bool) -> bool:
+    """Return the space an erasure freed: see :meth:`Storage.compact`.
 
+    On SQLite: the WAL moved into the file and truncated, and with ``vacuum`` the whole file
+    rewritten. On PostgreSQL: with ``vacuum``, the table of sealed boxes rewritten.
     Returns False if another process's read kept the WAL from being emptied (run again).
 
     Raises:
-        StorageError: SQLite refused.
+        StorageError: the database refused.
     """
-    conn = database.conn
-    try:
-        if vacuum:
-            conn.execute("PRAGMA secure_delete = ON")
-            conn.execute("VACUUM")
-        busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-    except sqlite3.Error as exc:
-        raise pp.StorageError(f"the ledger could not be compacted: {exc}") from exc
-    return not busy
+    return database.compact(vacuum=vacuum)
 
 
 def _hex(digests: Iterable[bytes]) -> str:

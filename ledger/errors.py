@@ -62,3 +62,11 @@ class NotALedgerError(StorageError):
 
 class WorkerError(DppError):
     """A process sharing a long job stopped before finishing its part: nothing was concluded."""
+
+
+class LocationError(NotALedgerError):
+    """A ledger location that cannot be used as given (a URL holding a password, say)."""
+
+
+class UnreachableError(StorageError):
+    """The database server holding the ledger cannot be reached, or refused the connection."""

@@ -13,15 +13,13 @@ import logging
 from collections.abc import Iterator, Sequence
 from typing import Final
 
-import sqlite_utils
-
 from dpp_ledger.passport import merkle
 from dpp_ledger.passport.checkpoint import Checkpoint, NoteVerifier, sign_checkpoint
 from dpp_ledger.passport.errors import LogError
 from dpp_ledger.passport.keys import SigningKey
 
-from . import db as _db
 from .errors import NotFoundError
+from .storage import Storage
 
 _LOG = logging.getLogger(__name__)
 
@@ -35,7 +33,7 @@ STORED_LEVEL: Final = 4
 class MerkleLog:
     """The tree over the ``events`` table, with its large subtrees in ``log_nodes``."""
 
-    def __init__(self, database: sqlite_utils.Database) -> None:
+    def __init__(self, database: Storage) -> None:
         self.db = database
         self.level = STORED_LEVEL
         self.block = 1 << STORED_LEVEL
@@ -82,7 +80,7 @@ class MerkleLog:
                 left = made.get((level, index - 1)) or self.node(level, index - 1)
                 level, index, digest = level + 1, index >> 1, merkle.node_hash(left, digest)
                 made[(level, index)] = digest
-        self.db.conn.executemany(
+        self.db.executemany(
             "INSERT INTO log_nodes (level, idx, hash) VALUES (?, ?, ?)",
             [(lvl, i, h) for (lvl, i), h in made.items()],
         )
@@ -225,7 +223,7 @@ class _Subtrees:
 class Checkpoints:
     """The log's name and signing key, and the checkpoints it signed (``checkpoints`` table)."""
 
-    def __init__(self, database: sqlite_utils.Database, log: MerkleLog) -> None:
+    def __init__(self, database: Storage, log: MerkleLog) -> None:
         self.db = database
         self.log = log
         self.key: SigningKey | None = None
@@ -249,12 +247,14 @@ class Checkpoints:
         current = self.origin
         if current is not None and current != origin:
             raise LogError(f"this ledger's log is {current!r}; an origin never changes")
-        with _db.write(self.db):
+        with self.db.write():
             self.db.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('log_origin', ?)", [origin]
+                "INSERT INTO meta (key, value) VALUES ('log_origin', ?) ON CONFLICT DO NOTHING",
+                [origin],
             )
             self.db.execute(
-                "INSERT OR IGNORE INTO log_keys (vkey) VALUES (?)", [verifier.to_vkey()]
+                "INSERT INTO log_keys (vkey) VALUES (?) ON CONFLICT DO NOTHING",
+                [verifier.to_vkey()],
             )
         self.key = key
         return verifier
@@ -265,7 +265,7 @@ class Checkpoints:
         Raises:
             LogError: no log key or origin has been set (see :meth:`set_log`).
         """
-        with _db.write(self.db):
+        with self.db.write():
             return self._checkpoint()
 
     def sign_in_transaction(self) -> str:

@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 
-import sqlite_utils
-
 from dpp_ledger import passport as pp
 from dpp_ledger.passport import wire
 from dpp_ledger.passport.certs import Certificate, RevocationList
@@ -19,14 +17,14 @@ from dpp_ledger.passport.errors import TrustStoreError
 from dpp_ledger.passport.keyring import Keyring
 from dpp_ledger.passport.trust import TrustedRoot, TrustStore, name_key
 
-from . import db as _db
 from .errors import NotFoundError
+from .storage import Storage
 
 
 class Records:
     """Trust roots, log verifier keys, certificates, revocation lists and keys of one ledger."""
 
-    def __init__(self, database: sqlite_utils.Database) -> None:
+    def __init__(self, database: Storage) -> None:
         self.db = database
 
     def add_root(self, brand: str, key: pp.PublicKey, prefixes: Sequence[str]) -> None:
@@ -45,9 +43,9 @@ class Records:
                 or the roots together break a trust store's rules (a shared name, nested
                 prefixes); nothing is added then.
         """
-        with _db.write(self.db):
+        with self.db.write():
             new = self.check_addition(store.roots)
-            self.db.conn.executemany(
+            self.db.executemany(
                 "INSERT INTO roots (kid, brand, key, prefixes) VALUES (?, ?, ?, ?)",
                 [(r.key.kid, r.brand, r.key.raw, json.dumps(list(r.gs1_prefixes))) for r in new],
             )
@@ -87,7 +85,7 @@ class Records:
         Raises:
             NotFoundError: no such root.
         """
-        with _db.write(self.db):
+        with self.db.write():
             if self.db.execute("DELETE FROM roots WHERE kid = ?", [kid]).rowcount == 0:
                 raise NotFoundError(f"no trusted root with key id {kid.hex()[:16]}…")
 
@@ -126,9 +124,10 @@ class Records:
             LogError: a malformed verifier key.
         """
         verifier = NoteVerifier.from_vkey(vkey)
-        with _db.write(self.db):
+        with self.db.write():
             self.db.execute(
-                "INSERT OR IGNORE INTO log_keys (vkey) VALUES (?)", [verifier.to_vkey()]
+                "INSERT INTO log_keys (vkey) VALUES (?) ON CONFLICT DO NOTHING",
+                [verifier.to_vkey()],
             )
         return verifier
 
@@ -144,7 +143,7 @@ class Records:
         keyring = Keyring(self.trust())
         if keyring.add_certificates([cert]):
             raise pp.AuthorityError(f"certificate '{cert.name}' is not signed by a trusted root")
-        with _db.write(self.db):
+        with self.db.write():
             return self.insert_certs([cert]) > 0
 
     def add_revocations(self, revocations: RevocationList) -> None:
@@ -155,7 +154,7 @@ class Records:
             SignatureError: a bad signature.
         """
         Keyring(self.trust()).add_revocations([revocations])
-        with _db.write(self.db):
+        with self.db.write():
             current = self.db.execute(
                 "SELECT max(number) FROM revocations WHERE issuer = ?", [revocations.issuer]
             ).fetchone()[0]
@@ -176,7 +175,7 @@ class Records:
 
     def add_key(self, key: pp.PublicKey) -> None:
         """Store a public key (an owner's) so bundles can carry it."""
-        with _db.write(self.db):
+        with self.db.write():
             self.insert_keys([key.raw])
 
     def insert_certs(self, certs: Iterable[Certificate]) -> int:
@@ -187,20 +186,24 @@ class Records:
             for c in certs
             if trust.root(c.issuer) is not None
         ]
-        return self.db.conn.executemany(
-            "INSERT OR IGNORE INTO certs (hash, subject, issuer, cose) VALUES (?, ?, ?, ?)", rows
-        ).rowcount
+        return self.db.executemany(
+            "INSERT INTO certs (hash, subject, issuer, cose) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
+            rows,
+        )
 
     def insert_keys(self, keys: Iterable[bytes]) -> None:
         """Store raw public keys (already checked)."""
-        self.db.conn.executemany(
-            "INSERT OR IGNORE INTO keys (kid, key) VALUES (?, ?)", [(pp.kid_of(k), k) for k in keys]
+        self.db.executemany(
+            "INSERT INTO keys (kid, key) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            [(pp.kid_of(k), k) for k in keys],
         )
 
     def insert_revocations(self, lists: Iterable[RevocationList]) -> None:
         """Store revocation lists (already verified)."""
-        self.db.conn.executemany(
-            "INSERT OR IGNORE INTO revocations (issuer, number, cose) VALUES (?, ?, ?)",
+        self.db.executemany(
+            "INSERT INTO revocations (issuer, number, cose) VALUES (?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
             [(r.issuer, r.number, r.record.raw) for r in lists],
         )
 

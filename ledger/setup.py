@@ -9,6 +9,7 @@ or without its log) is finished in place, each file again written whole and then
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import sqlite3
@@ -21,9 +22,10 @@ from dpp_ledger.passport.checkpoint import NoteVerifier
 from dpp_ledger.passport.keys import SigningKey
 
 from . import disk
-from .errors import KeyStoreError, NotALedgerError
+from .errors import KeyStoreError, LocationError, NotALedgerError
 from .files import sync_directory, write_atomic
 from .keystore import SCRYPT_LOG_N, KeyRole, KeyStore, Passphrase
+from .storage import is_url
 from .store import Ledger
 
 LEDGER: Final = "ledger.db"
@@ -50,6 +52,7 @@ class HomePlan:
     passphrase: Passphrase  # for a log key found in a partial home
     new_passphrase: Passphrase  # for a new log key
     scrypt_log_n: int = SCRYPT_LOG_N
+    ledger: str | None = None  # a postgresql:// URL (in ``config``); None: the home's file
 
 
 def home_state(path: Path) -> tuple[HomeState, tuple[str, ...]]:
@@ -71,7 +74,18 @@ def home_state(path: Path) -> tuple[HomeState, tuple[str, ...]]:
         raise NotALedgerError(f"{path / LEDGER}: not a regular file; move it away first")
     if LEDGER in parts and _has_log(path / LEDGER):
         return HomeState.COMPLETE, parts
+    if CONFIG in parts and _names_a_server(path / CONFIG) and f"{KEYS}/{LOG_KEY}.key" in parts:
+        return HomeState.COMPLETE, parts
     return HomeState.PARTIAL, parts
+
+
+def _names_a_server(config: Path) -> bool:
+    """Whether a home's settings put its ledger on a database server (written last by init)."""
+    try:
+        value = json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(value, dict) and is_url(value.get("ledger", ""))
 
 
 def _has_log(path: Path) -> bool:
@@ -135,6 +149,8 @@ def finish_home(path: Path, plan: HomePlan) -> NoteVerifier:
     log_key = _log_key(keys, plan)
     origin = plan.origin or f"dpp-ledger/{log_key.public_key.kid_hex[:12]}"
     write_atomic(path / CONFIG, plan.config)
+    if plan.ledger is not None:
+        return _shared_ledger(plan.ledger, origin, log_key)
     target = path / LEDGER
     if target.exists() and (target.stat().st_size > 0 or not disk.wal_is_empty(target)):
         with Ledger.create(target) as ledger:  # a schema perhaps, but no log yet
@@ -151,6 +167,25 @@ def finish_home(path: Path, plan: HomePlan) -> NoteVerifier:
         sync_directory(path)
     finally:
         _remove_ledger_files(building)
+    return verifier
+
+
+def _shared_ledger(url: str, origin: str, log_key: SigningKey) -> NoteVerifier:
+    """Make the ledger's tables on the server and give it this home's log (one transaction each).
+
+    Raises:
+        LocationError: the database already holds a ledger with a log: one log has one key,
+            so a second home joins it with the first home's keys, not a new one.
+    """
+    with Ledger.create(url) as ledger:
+        current = ledger.checkpoints.origin
+        if current is not None:
+            raise LocationError(
+                f"{url} already holds a ledger (log {current!r}): to work on it from another "
+                "host, copy its home's keys/ and config.json there, or set DPP_LEDGER"
+            )
+        verifier = ledger.checkpoints.set_log(origin, log_key)
+        ledger.checkpoints.sign()
     return verifier
 
 

@@ -1,4 +1,7 @@
-"""The ledger: one SQLite file holding passports, their events, and what verifies them.
+"""The ledger: passports, their events, and what verifies them, in one storage backend.
+
+A ledger lives in a SQLite file or a PostgreSQL schema (``ledger.storage``); nothing here
+knows which.
 
 Everything that enters is verified by ``passport`` first, against this ledger's trust roots
 and newest revocation lists; nothing unverified is ever written, and a refused operation
@@ -7,16 +10,13 @@ leaves the file as it was (a fork or clone stores its evidence and nothing else)
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import sqlite_utils
-
 from dpp_ledger import passport as pp
-from dpp_ledger.passport import gs1, merkle, wire
+from dpp_ledger.passport import merkle, wire
 from dpp_ledger.passport.certs import Certificate, RevocationList
 from dpp_ledger.passport.checkpoint import read_unverified
 from dpp_ledger.passport.errors import StorageError
@@ -25,31 +25,18 @@ from dpp_ledger.passport.evidence import ConflictKind, Evidence
 from dpp_ledger.passport.trust import TrustStore
 from dpp_ledger.passport.verify import named_kids
 
-from . import db as _db
 from .audiences import Audiences
 from .clock import system_clock
 from .disclosures import Disclosures
-from .errors import AmbiguousError, CloneError, ForkError, MovedOnError, NotFoundError
+from .errors import CloneError, ForkError, MovedOnError, NotFoundError
 from .log import Checkpoints, MerkleLog
+from .lookup import Identifier, Lookups, PassportRow, gtin_key
 from .records import Records
+from .storage import BUSY_TIMEOUT_S, Location, Storage, as_location, open_storage
 
 _LOG = logging.getLogger(__name__)
 
 Clock = Callable[[], int]
-Identifier = tuple[str, str, str]  # (brand, GTIN-14, serial)
-MIN_PREFIX = 8
-
-
-@dataclass(frozen=True)
-class PassportRow:
-    """What the ledger knows about one passport: its identifier, and its chain's head and length."""
-
-    pid: bytes
-    brand: str
-    gtin: str
-    serial: str
-    head: bytes
-    length: int
 
 
 @dataclass(frozen=True)
@@ -62,12 +49,12 @@ class ImportResult:
     new_boxes: int = 0
 
 
-class Ledger:
-    """A passport ledger in one SQLite file. Use :meth:`create` or :meth:`open`."""
+class Ledger(Lookups):
+    """A passport ledger in a SQLite file or a PostgreSQL schema: :meth:`create` or :meth:`open`."""
 
-    def __init__(self, database: sqlite_utils.Database, path: Path, clock: Clock) -> None:
+    def __init__(self, database: Storage, location: Location, clock: Clock) -> None:
         self.db = database
-        self.path = path
+        self.location = location
         self.clock = clock
         self.log = MerkleLog(database)
         self.records = Records(database)
@@ -76,29 +63,44 @@ class Ledger:
         self.audiences = Audiences(database)
 
     @classmethod
-    def create(cls, path: Path | str, *, clock: Clock = system_clock) -> Ledger:
-        """Create a new ledger file (or open an existing one) at ``path``."""
-        path = Path(path)
-        _LOG.debug("opening or creating the ledger %s", path)
-        return cls(_db.connect(path, create=True), path, clock)
+    def create(cls, path: Location, *, clock: Clock = system_clock) -> Ledger:
+        """Create a new ledger (or open an existing one) at ``path``: a file or a URL."""
+        location = _location(path)
+        _LOG.debug("opening or creating the ledger %s", location)
+        return cls(open_storage(location, create=True), location, clock)
 
     @classmethod
     def open(
         cls,
-        path: Path | str,
+        path: Location,
         *,
         clock: Clock = system_clock,
-        timeout: float = _db.BUSY_TIMEOUT_S,
+        timeout: float = BUSY_TIMEOUT_S,
         read_only: bool = False,
+        pooled: bool = False,
     ) -> Ledger:
-        """Open an existing ledger file (with ``read_only``, for reading only: see db.connect).
+        """Open an existing ledger, a file or a ``postgresql://`` URL (``read_only``: never writes).
+
+        ``pooled``: for one of a server's threads (see :func:`ledger.storage.open_storage`).
 
         Raises:
-            StorageError: there is no ledger at ``path``.
+            StorageError: there is no ledger at ``path``, or it cannot be reached.
         """
-        path = Path(path)
-        _LOG.debug("opening the ledger %s%s", path, " for reading" if read_only else "")
-        return cls(_db.connect(path, timeout=timeout, read_only=read_only), path, clock)
+        location = _location(path)
+        _LOG.debug("opening the ledger %s%s", location, " for reading" if read_only else "")
+        storage = open_storage(location, timeout=timeout, read_only=read_only, pooled=pooled)
+        return cls(storage, location, clock)
+
+    @property
+    def path(self) -> Path:
+        """The ledger file (SQLite only: file tools such as the bench's size on disk).
+
+        Raises:
+            StorageError: the ledger is not a file.
+        """
+        if not isinstance(self.location, Path):
+            raise StorageError(f"the ledger {self.location} is not a file")
+        return self.location
 
     def trust(self) -> TrustStore:
         """The ledger's trust store: brand roots (with their audiences) and log verifier keys."""
@@ -109,194 +111,14 @@ class Ledger:
         return self.records.revocations()
 
     def close(self) -> None:
-        """Close the file (SQLite checkpoints the WAL when the last connection closes)."""
-        self.db.conn.close()
+        """Close the storage (SQLite checkpoints the WAL when the last connection closes)."""
+        self.db.close()
 
     def __enter__(self) -> Ledger:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def log_index(self, event_hash: bytes) -> int:
-        """The log index of the event with this hash.
-
-        Raises:
-            NotFoundError: no such event.
-        """
-        row = self.db.execute(  # a first event's hash is its passport id
-            "SELECT idx FROM chains WHERE pid = ? AND seq = 0 "
-            "UNION ALL SELECT idx FROM event_hashes WHERE hash = ?",
-            [event_hash, event_hash],
-        ).fetchone()
-        if row is None:
-            raise NotFoundError(f"no event {event_hash.hex()[:16]}… in this ledger")
-        return int(row[0]) - 1
-
-    def _index(self, pid: bytes, seq: int) -> int:
-        """The log index of event ``seq`` of passport ``pid`` (stored)."""
-        row = self.db.execute(
-            "SELECT idx FROM chains WHERE pid = ? AND seq = ?", [pid, seq]
-        ).fetchone()
-        if row is None:
-            raise NotFoundError(f"no event {seq} of passport {pid.hex()[:16]}… in this ledger")
-        return int(row[0]) - 1
-
-    # -- lookup ------------------------------------------------------------------------------
-
-    def resolve(self, reference: str) -> bytes:
-        """The passport id named by a pid, a unique hex prefix (8+ digits), or a Digital Link.
-
-        Raises:
-            NotFoundError: nothing matches. AmbiguousError: a prefix matches several.
-            SchemaError: a malformed Digital Link.
-        """
-        reference = reference.strip()
-        if "://" in reference:
-            link = gs1.parse_digital_link(reference)
-            if link.pid is not None:
-                self.passport(link.pid)
-                return link.pid
-            if link.serial is None:
-                raise NotFoundError(
-                    f"this link names a product (GTIN {link.gtin}), not one item: it has no serial"
-                )
-            return self.find(link.gtin, link.serial)
-        text = reference.lower()
-        if (
-            len(text) < MIN_PREFIX
-            or len(text) > 64
-            or any(c not in "0123456789abcdef" for c in text)
-        ):
-            raise NotFoundError(
-                f"{reference[:80]!r} is not a passport id, a prefix of at least "
-                f"{MIN_PREFIX} hex digits, or a Digital Link URI"
-            )
-        if len(text) == 64:
-            pid = bytes.fromhex(text)
-            self.passport(pid)
-            return pid
-        low = bytes.fromhex(text.ljust(64, "0"))
-        high = bytes.fromhex(text.ljust(64, "f"))
-        rows = self.db.execute(
-            "SELECT pid FROM chains WHERE pid BETWEEN ? AND ? AND seq = 0 LIMIT 2", [low, high]
-        ).fetchall()
-        if not rows:
-            raise NotFoundError(f"no passport id starts with {text}")
-        if len(rows) > 1:
-            raise AmbiguousError(f"more than one passport id starts with {text}: give more digits")
-        return bytes(rows[0][0])
-
-    def find(self, gtin: str, serial: str, brand: str | None = None) -> bytes:
-        """The passport id of the item with this GTIN and serial (and brand, if several).
-
-        Raises:
-            NotFoundError, AmbiguousError, SchemaError.
-        """
-        query = "SELECT p.first FROM passports p"
-        params: list[object] = [gtin_key(gs1.normalize_gtin(gtin)), serial]
-        if brand is not None:
-            query += " JOIN brands b ON b.id = p.brand AND b.name = ?"
-            params = [brand, *params]
-        rows = self.db.execute(
-            query + " WHERE p.gtin = ? AND p.serial = ? LIMIT 2", params
-        ).fetchall()
-        if not rows:
-            raise NotFoundError(f"no passport for GTIN {gtin} serial {serial}")
-        if len(rows) > 1:
-            raise AmbiguousError(f"several brands issued GTIN {gtin} serial {serial}: name one")
-        return _event_hash(self._cose(int(rows[0][0])))
-
-    def passport(self, pid: bytes) -> PassportRow:
-        """What the ledger knows about passport ``pid``.
-
-        Raises:
-            NotFoundError: no such passport.
-        """
-        first = self._first(pid)
-        brand = self._brand(first)
-        last_seq, last = self.db.execute(
-            "SELECT c.seq, e.cose FROM chains c JOIN events e ON e.idx = c.idx "
-            "WHERE c.pid = ? ORDER BY c.seq DESC LIMIT 1",
-            [pid],
-        ).fetchone()
-        gtin, serial = first.data["gtin"], first.data["serial"]
-        return PassportRow(pid, brand, gtin, serial, _event_hash(last), last_seq + 1)
-
-    def _first(self, pid: bytes) -> Event:
-        """Passport ``pid``'s first event.
-
-        Raises:
-            NotFoundError: no such passport.
-        """
-        row = self.db.execute(
-            "SELECT e.cose FROM chains c JOIN events e ON e.idx = c.idx "
-            "WHERE c.pid = ? AND c.seq = 0",
-            [pid],
-        ).fetchone()
-        if row is None:
-            raise NotFoundError(f"no passport {pid.hex()[:16]}… in this ledger")
-        return wire.parse_event(row[0])
-
-    def _brand(self, first: Event) -> str:
-        """The brand a passport was issued under, from its identifier row.
-
-        Raises:
-            StorageError: its identifier row is missing.
-        """
-        brand = self.db.execute(
-            "SELECT b.name FROM passports p JOIN brands b ON b.id = p.brand "
-            "WHERE p.gtin = ? AND p.serial = ? "
-            "AND p.first = (SELECT idx FROM chains WHERE pid = ? AND seq = 0)",
-            [gtin_key(first.data["gtin"]), first.data["serial"], first.pid],
-        ).fetchone()
-        if brand is None:
-            raise StorageError(
-                f"passport {first.pid.hex()[:16]}… has no identifier row: run `dpp check`"
-            )
-        return str(brand[0])
-
-    def passports(self) -> Iterable[PassportRow]:
-        """Every passport, in storage order."""
-        rows = self.db.execute("SELECT pid FROM chains WHERE seq = 0 ORDER BY idx").fetchall()
-        for (pid,) in rows:
-            yield self.passport(bytes(pid))
-
-    def _cose(self, idx: int) -> bytes:
-        row = self.db.execute("SELECT cose FROM events WHERE idx = ?", [idx]).fetchone()
-        if row is None:
-            raise StorageError(f"the ledger has no event at log index {idx - 1}: run `dpp check`")
-        return bytes(row[0])
-
-    def issued(self, identifier: Identifier) -> bytes | None:
-        """The passport id already issued for this GTIN and serial, if any.
-
-        The brand in ``identifier`` is a label and plays no part: GTIN and serial name one
-        item whoever issued it (GS1 prefixes never nest, so only one root covers a GTIN), and
-        a second passport for them is a clone even if the root was renamed or replaced.
-        """
-        _, gtin, serial = identifier
-        row = self.db.execute(
-            "SELECT first FROM passports WHERE gtin = ? AND serial = ? LIMIT 1",
-            [gtin_key(gtin), serial],
-        ).fetchone()
-        return None if row is None else _event_hash(self._cose(int(row[0])))
-
-    def chain(self, pid: bytes) -> tuple[Event, ...]:
-        """The stored events of passport ``pid``, in chain order."""
-        rows = self.db.execute(
-            "SELECT e.cose FROM chains c JOIN events e ON e.idx = c.idx "
-            "WHERE c.pid = ? ORDER BY c.seq",
-            [pid],
-        )
-        return tuple(wire.parse_event(row[0]) for row in rows)
-
-    def counts(self) -> dict[str, int]:
-        """How many rows each table holds."""
-        return {
-            t: self.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # noqa: S608
-            for t in ("passports", "events", "certs", "keys", "revocations", "roots", "evidence")
-        }
 
     # -- export ------------------------------------------------------------------------------
 
@@ -306,7 +128,7 @@ class Ledger:
         Raises:
             NotFoundError: no such passport.
         """
-        with _db.read(self.db):
+        with self.db.read():
             chain = self.chain(pid)
             if not chain:
                 raise NotFoundError(f"no passport {pid.hex()[:16]}… in this ledger")
@@ -405,7 +227,7 @@ class Ledger:
             DppError: the event does not verify (signature, authority, rules...).
         """
         certs, raw_keys = tuple(certs), tuple(k.raw for k in keys)
-        with _db.write(self.db):
+        with self.db.write():
             if event.seq == 0:
                 stored: tuple[Event, ...] = ()
             else:
@@ -441,7 +263,7 @@ class Ledger:
         pid = bundle.events[0].pid
         conflict: Evidence | None = None
         boxes = 0
-        with _db.write(self.db):
+        with self.db.write():
             # Verified inside the transaction: a revocation or a removed root committed by
             # another process just before cannot slip past.
             report = pp.verify(
@@ -513,8 +335,8 @@ class Ledger:
 
     def _insert_evidence(self, evidence: Evidence) -> None:
         self.db.execute(
-            "INSERT OR IGNORE INTO evidence (kind, pid, seq, first, second, detail, found) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO evidence (kind, pid, seq, first, second, detail, found) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             [
                 str(evidence.kind),
                 evidence.first.pid,
@@ -536,7 +358,7 @@ class Ledger:
 
 
 def insert_events(
-    database: sqlite_utils.Database,
+    database: Storage,
     events: Sequence[Event],
     passports: Mapping[bytes, Identifier],
 ) -> None:
@@ -545,14 +367,15 @@ def insert_events(
     ``passports`` holds the (brand, GTIN, serial) of each passport that ``events`` start, by
     passport id.
     """
-    conn = database.conn
     start = MerkleLog(database).size()
     rows = list(enumerate(events, start + 1))
-    conn.executemany("INSERT INTO events (idx, cose) VALUES (?, ?)", [(i, e.raw) for i, e in rows])
-    conn.executemany(
+    database.executemany(
+        "INSERT INTO events (idx, cose) VALUES (?, ?)", [(i, e.raw) for i, e in rows]
+    )
+    database.executemany(
         "INSERT INTO chains (pid, seq, idx) VALUES (?, ?, ?)", [(e.pid, e.seq, i) for i, e in rows]
     )
-    conn.executemany(
+    database.executemany(
         "INSERT INTO event_hashes (hash, idx) VALUES (?, ?)",
         [(e.hash, i) for i, e in rows if e.seq > 0],
     )
@@ -560,9 +383,11 @@ def insert_events(
     if {pid for _, pid in firsts} != passports.keys():
         raise StorageError("every new passport, and only those, needs its identifier")
     brands = {brand for brand, _, _ in passports.values()}
-    conn.executemany("INSERT OR IGNORE INTO brands (name) VALUES (?)", [(b,) for b in brands])
-    ids = dict(conn.execute("SELECT name, id FROM brands").fetchall()) if brands else {}
-    conn.executemany(
+    database.executemany(
+        "INSERT INTO brands (name) VALUES (?) ON CONFLICT DO NOTHING", [(b,) for b in brands]
+    )
+    ids = dict(database.execute("SELECT name, id FROM brands").fetchall()) if brands else {}
+    database.executemany(
         "INSERT INTO passports (gtin, serial, brand, first) VALUES (?, ?, ?, ?)",
         [
             (gtin_key(passports[pid][1]), passports[pid][2], ids[passports[pid][0]], i)
@@ -572,11 +397,18 @@ def insert_events(
     MerkleLog(database).append([merkle.leaf_hash(e.raw) for e in events])
 
 
-def gtin_key(gtin: str) -> int:
-    """A GTIN-14 as the passports table keys it: its 14 digits as a number (6 bytes, not 14)."""
-    return int(gtin, 10)
+def _location(path: Location) -> Location:
+    """A URL string as it is; any other string or path as a file path."""
+    return path if isinstance(path, Path) else as_location(path)
 
 
-def _event_hash(cose: bytes) -> bytes:
-    """An event's hash: SHA-256 over its COSE_Sign1 bytes (a first event's is its passport id)."""
-    return hashlib.sha256(cose).digest()
+__all__ = [
+    "Clock",
+    "Identifier",
+    "ImportResult",
+    "Ledger",
+    "PassportRow",
+    "gtin_key",
+    "insert_events",
+    "system_clock",
+]

@@ -27,6 +27,7 @@ from dpp_ledger.passport.errors import DppError, StorageError
 from . import db as _db
 from .errors import NotALedgerError
 from .log import STORED_LEVEL, MerkleLog
+from .storage.sqlite import SqliteStorage
 
 _V1_TABLES: Final = (
     "meta",
@@ -156,7 +157,7 @@ def _checked(db: sqlite_utils.Database, path: Path, old: dict[str, int]) -> Upgr
     """The converted ledger, once it proves to hold what version 1 held."""
     events = db.execute("SELECT count(*) FROM chains").fetchone()[0]
     passports = db.execute("SELECT count(*) FROM passports").fetchone()[0]
-    log = MerkleLog(db)
+    log = MerkleLog(SqliteStorage(db, path, read_only=False))
     problems = list(log.shape())
     if (events, passports) != (old["events"], old["passports"]) or log.size() != events:
         problems.append(

@@ -2,10 +2,13 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tests import pg
 from tests.world import World
 
 settings.register_profile(
@@ -33,3 +36,40 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if bare:
         print(f"\nimported outside dpp_ledger: {', '.join(bare)}", file=sys.stderr)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each ledger test runs on both backends; PostgreSQL needs a server (see tests/pg.py)."""
+    name: str = request.param
+    if name == "postgresql":
+        pg.require_server()
+    return name
+
+
+@pytest.fixture
+def new_location(backend: str, tmp_path: Path) -> Iterator[Callable[[str], Path | str]]:
+    """Places for ledgers on this test's backend, by name: a file path, or a fresh schema.
+
+    The same name gives the same place again within a test.
+    """
+    with pg.schemas() as made:
+        places: dict[str, Path | str] = {}
+
+        def make(name: str = "ledger") -> Path | str:
+            if name not in places:
+                places[name] = tmp_path / f"{name}.db" if backend == "sqlite" else made.new()
+            return places[name]
+
+        yield make
+
+
+@pytest.fixture
+def pg_location() -> Iterator[Callable[[], str]]:
+    """Makes fresh PostgreSQL schemas (their URLs), for what only PostgreSQL has."""
+    pg.require_server()
+    with pg.schemas() as made:
+        yield made.new

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -19,9 +20,10 @@ DPP = str(Path(sys.executable).parent / "dpp")
 FAST = 14  # scrypt cost for test keys; the default is 17
 
 
-def make_home(path: Path, world: World, *, log: bool = True) -> Path:
+def make_home(path: Path, world: World, *, log: bool = True, ledger: str | None = None) -> Path:
     """A home holding the world's brand, factory and an owner key (cheap KDF), its roots,
-    certificates and (with ``log``) a log key and a first checkpoint."""
+    certificates and (with ``log``) a log key and a first checkpoint; with ``ledger`` (a
+    PostgreSQL URL) its ledger is there, named in its settings."""
     keys = KeyStore(path / "keys", scrypt_log_n=FAST)
     for name, role, signing in (
         ("brand", KeyRole.BRAND, world.brand),
@@ -30,14 +32,15 @@ def make_home(path: Path, world: World, *, log: bool = True) -> Path:
         ("log", KeyRole.LOG, pp.SigningKey.generate()),
     ):
         keys.add(name, role, signing, lambda: SECRET)
-    with Ledger.create(path / "ledger.db") as ledger:
-        ledger.records.add_trust_store(world.trust)
+    with Ledger.create(ledger or path / "ledger.db") as made:
+        made.records.add_trust_store(world.trust)
         for cert in world.certs.values():
-            ledger.records.add_certificate(cert)
+            made.records.add_certificate(cert)
         if log:
-            ledger.checkpoints.set_log("test.example/log", keys.load("log", lambda: SECRET))
-            ledger.checkpoints.sign()
-    (path / "config.json").write_text('{"v": 1, "resolver": "https://id.example"}')
+            made.checkpoints.set_log("test.example/log", keys.load("log", lambda: SECRET))
+            made.checkpoints.sign()
+    settings = {"v": 1, "resolver": "https://id.example", **({"ledger": ledger} if ledger else {})}
+    (path / "config.json").write_text(json.dumps(settings))
     return path
 
 

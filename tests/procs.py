@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dpp_ledger.passport as pp
 from dpp_ledger.ledger import Ledger, MovedOnError, issue_many
+from dpp_ledger.ledger.transfer import copy_ledger
 from tests.world import DAY, PRODUCT, T0, World, gtin
 
 NOW = T0 + 400 * DAY
@@ -72,9 +73,16 @@ def spawned_workers(parent: int) -> list[int]:
     return found
 
 
+def copy(source: str, dest: str, batch: int) -> None:
+    """Copy a ledger in batches, reporting each committed batch on stdout."""
+    copy_ledger(source, dest, batch=batch, progress=lambda done, _: print(done, flush=True))
+
+
 if __name__ == "__main__":
     command, *args = sys.argv[1:]
-    if command == "append":
+    if command == "copy":
+        copy(args[0], args[1], int(args[2]))
+    elif command == "append":
         append(args[0], int(args[1]), float(args[2]), int(args[3]))
     else:
         bulk(args[0], int(args[1]), int(args[2]), int(args[3]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import dpp_ledger.passport as pp
@@ -10,6 +11,7 @@ from tests.ledger_helpers import clock, new_ledger
 from tests.world import DAY, PRODUCT, RIVAL_GTIN, T0, World, gtin
 
 W = World()
+NewPlace = Callable[..., Path | str]  # a ledger file, or a PostgreSQL URL
 
 
 def _items(count: int) -> list[dict[str, object]]:
@@ -18,9 +20,9 @@ def _items(count: int) -> list[dict[str, object]]:
     ]
 
 
-def test_thousands_in_batches_with_progress(tmp_path: Path) -> None:
+def test_thousands_in_batches_with_progress(new_location: NewPlace) -> None:
     seen: list[int] = []
-    with new_ledger(tmp_path / "l.db", W) as ledger:
+    with new_ledger(new_location("l"), W) as ledger:
         summary = issue_many(
             ledger, W.factory, _items(2500), time=T0, batch_size=1000, progress=seen.append
         )
@@ -31,16 +33,16 @@ def test_thousands_in_batches_with_progress(tmp_path: Path) -> None:
         index, pid = summary.issued[1234]
         assert ledger.verify(pid).outcome == "valid"
         assert ledger.passport(pid).serial == f"B{index}"
-    assert check_ledger(tmp_path / "l.db", jobs=1, now=T0 + DAY)
+    assert check_ledger(new_location("l"), jobs=1, now=T0 + DAY)
 
 
-def test_refused_rows_are_named_and_the_rest_issued(tmp_path: Path) -> None:
+def test_refused_rows_are_named_and_the_rest_issued(new_location: NewPlace) -> None:
     items = _items(5)
     items[1] = {**PRODUCT, "gtin": "12345"}
     items[2] = {**PRODUCT, "gtin": RIVAL_GTIN, "serial": "R"}
     items[3] = dict(items[0])
     items.append("not a map")  # type: ignore[arg-type]
-    with new_ledger(tmp_path / "l.db", W) as ledger:
+    with new_ledger(new_location("l"), W) as ledger:
         summary = issue_many(ledger, W.factory, items, time=T0, batch_size=2)
         assert [i for i, _ in summary.issued] == [0, 4]
         reasons = dict(summary.refused)
@@ -76,8 +78,8 @@ def test_a_batch_mixing_stored_and_new_items_issues_only_the_new(tmp_path: Path)
         assert "SCAN passports" not in plan, plan
 
 
-def test_an_unauthorised_signer_issues_nothing(tmp_path: Path) -> None:
-    with new_ledger(tmp_path / "l.db", W) as ledger:
+def test_an_unauthorised_signer_issues_nothing(new_location: NewPlace) -> None:
+    with new_ledger(new_location("l"), W) as ledger:
         summary = issue_many(ledger, W.boutique, _items(3), time=T0)
         assert summary.issued == ()
         assert all("may not sign production" in reason for _, reason in summary.refused)
@@ -87,8 +89,8 @@ def test_an_unauthorised_signer_issues_nothing(tmp_path: Path) -> None:
         assert ledger.counts()["passports"] == 0
 
 
-def test_an_expired_factory_certificate_issues_nothing(tmp_path: Path) -> None:
-    with Ledger.create(tmp_path / "l.db", clock=clock()) as ledger:
+def test_an_expired_factory_certificate_issues_nothing(new_location: NewPlace) -> None:
+    with Ledger.create(new_location("l"), clock=clock()) as ledger:
         ledger.records.add_trust_store(W.trust)
         ledger.records.add_certificate(
             pp.delegate(

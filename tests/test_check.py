@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from tests.procs import NOW, spawned_workers
 from tests.world import PRODUCT, T0, World, gtin
 
 W = World()
+NewPlace = Callable[..., Path | str]  # a ledger file, or a PostgreSQL URL
 
 
 @pytest.fixture(scope="module")
@@ -198,9 +200,10 @@ def test_a_chain_row_pointing_at_another_event_is_found(populated: Path, tmp_pat
     ]
 
 
-def test_an_empty_ledger_checks_clean(tmp_path: Path) -> None:
-    Ledger.create(tmp_path / "e.db").close()
-    report = check_ledger(tmp_path / "e.db", jobs=2)
+def test_an_empty_ledger_checks_clean(new_location: NewPlace) -> None:
+    location = new_location("e")
+    Ledger.create(location).close()
+    report = check_ledger(location, jobs=2)
     assert report
     assert (report.passports, report.events) == (0, 0)
 
@@ -306,3 +309,31 @@ def test_a_ledger_missing_a_table_is_named_not_a_crash(
     conn.close()
     with pytest.raises(pp.DppError, match=f"not a usable ledger file .*no such table: {table}"):
         check_ledger(path, jobs=1, now=NOW)
+
+
+def test_a_postgresql_ledger_checks_in_parallel_and_a_rewritten_event_is_found(
+    pg_location: Callable[[], str],
+) -> None:
+    import psycopg
+
+    url = pg_location()
+    with new_ledger(url, W) as ledger:
+        store_chain(ledger, W, W.sold())
+        items = [
+            {**PRODUCT, "gtin": gtin(f"0361427{i:06d}"), "serial": f"P{i}"} for i in range(300)
+        ]
+        issue_many(ledger, W.factory, items, time=T0)
+    one = check_ledger(url, jobs=1, now=NOW)
+    two = check_ledger(url, jobs=2, now=NOW, chunk=50)
+    assert (one.passports, one.events, one.problems) == (301, 303, ())
+    assert (two.passports, two.events, two.problems) == (301, 303, ())
+    sold = W.sold()
+    other = W.then(sold[:2], W.alice, "resale", {"to": W.carol.kid.hex()})[-1]
+    with psycopg.connect(url) as conn:  # as an attacker with the database's owner rights can
+        conn.execute("ALTER TABLE events DISABLE TRIGGER events_append_only")
+        conn.execute("UPDATE events SET cose = %s WHERE idx = 3", [other.raw])
+    report = check_ledger(url, jobs=2, now=NOW, chunk=50)
+    assert [(p.pid, p.message) for p in report.problems] == [
+        (sold[0].pid, "event 2: its hash is not indexed at its log index"),
+        (None, LOG_MISMATCH),
+    ]

@@ -1,8 +1,10 @@
-"""The ledger on real SQLite files: append, lookup, export, import, forks, clones, refusals."""
+"""The ledger on real SQLite files and PostgreSQL schemas: append, lookup, export, import,
+forks, clones, refusals."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -27,15 +29,29 @@ from tests.world import DAY, GTIN, PRODUCT, T0, World
 W = World()
 
 
+Place = Path | str  # a ledger file, or a PostgreSQL URL
+NewPlace = Callable[..., Place]
+
+
 @pytest.fixture
-def ledger_path(tmp_path: Path) -> Path:
+def ledger_path(new_location: NewPlace) -> Place:
+    """The world's sold passport in a ledger, on each backend."""
+    path = new_location()
+    with new_ledger(path, W) as ledger:
+        store_chain(ledger, W, W.sold())
+    return path
+
+
+@pytest.fixture
+def sqlite_ledger(tmp_path: Path) -> Path:
+    """The same in a SQLite file, for what only a file has (pages, WAL, sqlite3 access)."""
     path = tmp_path / "ledger.db"
     with new_ledger(path, W) as ledger:
         store_chain(ledger, W, W.sold())
     return path
 
 
-def test_a_stored_chain_exports_to_a_bundle_that_verifies_offline(ledger_path: Path) -> None:
+def test_a_stored_chain_exports_to_a_bundle_that_verifies_offline(ledger_path: Place) -> None:
     with Ledger.open(ledger_path, clock=clock()) as ledger:
         pid = W.sold()[0].pid
         row = ledger.passport(pid)
@@ -54,7 +70,7 @@ def test_a_stored_chain_exports_to_a_bundle_that_verifies_offline(ledger_path: P
     assert set(bundle.keys) == {W.alice.public_key.raw, W.bob.public_key.raw}
 
 
-def test_lookup_by_pid_prefix_link_and_identifier(ledger_path: Path) -> None:
+def test_lookup_by_pid_prefix_link_and_identifier(ledger_path: Place) -> None:
     pid = W.sold()[0].pid
     with Ledger.open(ledger_path) as ledger:
         assert ledger.resolve(pid.hex()) == pid
@@ -77,7 +93,7 @@ def test_lookup_by_pid_prefix_link_and_identifier(ledger_path: Path) -> None:
 
 def test_an_ambiguous_prefix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Two ids sharing 8 hex digits take ~65,000 passports to find: shorten the minimum instead.
-    monkeypatch.setattr("dpp_ledger.ledger.store.MIN_PREFIX", 2)
+    monkeypatch.setattr("dpp_ledger.ledger.lookup.MIN_PREFIX", 2)
     with new_ledger(tmp_path / "l.db", W) as ledger:
         pids = []
         for i in range(40):
@@ -91,7 +107,7 @@ def test_an_ambiguous_prefix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         assert ledger.resolve(unique[:2]).hex() == unique
 
 
-def test_appending_the_same_position_twice_moves_on(ledger_path: Path) -> None:
+def test_appending_the_same_position_twice_moves_on(ledger_path: Place) -> None:
     sold = W.sold()
     repair = pp.sign_event(
         W.repairer, "repair", {"work": "strap"}, time=sold[-1].time + DAY, after=sold[-1]
@@ -106,7 +122,7 @@ def test_appending_the_same_position_twice_moves_on(ledger_path: Path) -> None:
         assert ledger.passport(sold[0].pid).length == 4
 
 
-def test_an_invalid_append_is_refused_and_changes_nothing(ledger_path: Path) -> None:
+def test_an_invalid_append_is_refused_and_changes_nothing(ledger_path: Place) -> None:
     sold = W.sold()
     forged = pp.sign_event(
         W.alice, "resale", {"to": W.carol.kid.hex()}, time=sold[-1].time + 1, after=sold[-1]
@@ -121,11 +137,11 @@ def test_an_invalid_append_is_refused_and_changes_nothing(ledger_path: Path) -> 
 
 
 def test_import_into_another_ledger_then_again_is_a_no_op(
-    ledger_path: Path, tmp_path: Path
+    ledger_path: Place, new_location: NewPlace
 ) -> None:
     with Ledger.open(ledger_path, clock=clock()) as ledger:
         data = ledger.export(W.sold()[0].pid)
-    other = tmp_path / "other.db"
+    other = new_location("other")
     with Ledger.create(other, clock=clock()) as mirror:
         mirror.records.add_trust_store(W.trust)
         result = mirror.import_bundle(data)
@@ -137,7 +153,7 @@ def test_import_into_another_ledger_then_again_is_a_no_op(
     assert snapshot(other) == before
 
 
-def test_importing_an_older_bundle_changes_nothing(ledger_path: Path) -> None:
+def test_importing_an_older_bundle_changes_nothing(ledger_path: Place) -> None:
     older = pp.bundle_to_bytes(W.bundle(W.sold()[:2]))
     before = snapshot(ledger_path)
     with Ledger.open(ledger_path, clock=clock()) as ledger:
@@ -146,7 +162,7 @@ def test_importing_an_older_bundle_changes_nothing(ledger_path: Path) -> None:
     assert snapshot(ledger_path) == before
 
 
-def test_importing_a_longer_bundle_appends_the_new_events(ledger_path: Path) -> None:
+def test_importing_a_longer_bundle_appends_the_new_events(ledger_path: Place) -> None:
     longer = W.then(W.sold(), W.bob, "resale", {"to": W.carol.kid.hex()})
     with Ledger.open(ledger_path, clock=clock()) as ledger:
         result = ledger.import_bundle(pp.bundle_to_bytes(W.bundle(longer)))
@@ -154,7 +170,7 @@ def test_importing_a_longer_bundle_appends_the_new_events(ledger_path: Path) -> 
         assert ledger.verify(longer[0].pid).owner == W.carol.kid
 
 
-def test_a_conflicting_bundle_stores_only_the_fork_evidence(ledger_path: Path) -> None:
+def test_a_conflicting_bundle_stores_only_the_fork_evidence(ledger_path: Place) -> None:
     made = W.sold()[:1]
     double = W.then(made, W.boutique, "sale", {"owner": W.carol.kid.hex(), "channel": "boutique"})
     with Ledger.open(ledger_path, clock=clock()) as ledger:
@@ -169,7 +185,7 @@ def test_a_conflicting_bundle_stores_only_the_fork_evidence(ledger_path: Path) -
 
 
 def test_a_second_passport_for_one_identifier_stores_only_the_clone_evidence(
-    ledger_path: Path,
+    ledger_path: Place,
 ) -> None:
     clone = W.issue({**PRODUCT, "model": "copy"}, signer=W.brand)
     with Ledger.open(ledger_path, clock=clock()) as ledger:
@@ -184,7 +200,7 @@ def test_a_second_passport_for_one_identifier_stores_only_the_clone_evidence(
 @pytest.mark.parametrize(
     "name", [n for n, (_, outcome, _) in generate.build().items() if outcome == "invalid"]
 )
-def test_every_invalid_vector_is_refused_and_changes_nothing(ledger_path: Path, name: str) -> None:
+def test_every_invalid_vector_is_refused_and_changes_nothing(ledger_path: Place, name: str) -> None:
     data = generate.build()[name][0]
     before = snapshot(ledger_path)
     with Ledger.open(ledger_path, clock=clock()) as ledger, pytest.raises(pp.DppError):
@@ -193,15 +209,15 @@ def test_every_invalid_vector_is_refused_and_changes_nothing(ledger_path: Path, 
 
 
 @pytest.mark.parametrize("data", [b"", b"\x00", b"\x81" * 100_000, b"\xa0", b"garbage" * 50])
-def test_garbage_imports_are_refused_and_change_nothing(ledger_path: Path, data: bytes) -> None:
+def test_garbage_imports_are_refused_and_change_nothing(ledger_path: Place, data: bytes) -> None:
     before = snapshot(ledger_path)
     with Ledger.open(ledger_path) as ledger, pytest.raises(pp.DecodeError):
         ledger.import_bundle(data)
     assert snapshot(ledger_path) == before
 
 
-def test_a_bundle_from_an_untrusted_brand_is_refused(tmp_path: Path) -> None:
-    with Ledger.create(tmp_path / "l.db") as ledger:
+def test_a_bundle_from_an_untrusted_brand_is_refused(new_location: NewPlace) -> None:
+    with Ledger.create(new_location()) as ledger:
         ledger.records.add_trust_store(
             pp.TrustStore.of([r for r in W.trust.roots if r.brand == "Rival"])
         )
@@ -210,8 +226,8 @@ def test_a_bundle_from_an_untrusted_brand_is_refused(tmp_path: Path) -> None:
         assert ledger.counts()["events"] == 0
 
 
-def test_the_schema_refuses_update_and_delete_of_events(ledger_path: Path) -> None:
-    conn = sqlite3.connect(ledger_path)
+def test_the_schema_refuses_update_and_delete_of_events(sqlite_ledger: Path) -> None:
+    conn = sqlite3.connect(sqlite_ledger)
     for statement in (
         "UPDATE events SET cose = x'00'",
         "DELETE FROM events",
@@ -237,7 +253,7 @@ def test_the_schema_refuses_update_and_delete_of_events(ledger_path: Path) -> No
     conn.close()
 
 
-def test_revocation_lists_only_go_up(ledger_path: Path) -> None:
+def test_revocation_lists_only_go_up(ledger_path: Place) -> None:
     with Ledger.open(ledger_path, clock=clock()) as ledger:
         ledger.records.add_revocations(pp.revoke(W.brand, number=2, issued=T0, revoked={}))
         before = snapshot(ledger_path)
@@ -249,7 +265,7 @@ def test_revocation_lists_only_go_up(ledger_path: Path) -> None:
         assert snapshot(ledger_path) == before
 
 
-def test_a_revoked_key_signs_nothing_more(ledger_path: Path) -> None:
+def test_a_revoked_key_signs_nothing_more(ledger_path: Place) -> None:
     with Ledger.open(ledger_path, clock=clock()) as ledger:
         sold = W.sold()
         ledger.records.add_revocations(
@@ -265,8 +281,8 @@ def test_a_revoked_key_signs_nothing_more(ledger_path: Path) -> None:
         assert snapshot(ledger_path) == before
 
 
-def test_trust_roots_add_remove_and_export(tmp_path: Path) -> None:
-    with Ledger.create(tmp_path / "l.db") as ledger:
+def test_trust_roots_add_remove_and_export(new_location: NewPlace) -> None:
+    with Ledger.create(new_location()) as ledger:
         ledger.records.add_trust_store(W.trust)
         assert pp.TrustStore.from_json(ledger.trust().to_json()) == ledger.trust()
         ledger.records.remove_root(W.rival.kid)
@@ -304,8 +320,59 @@ def test_a_version_1_ledger_is_refused_with_what_to_do(tmp_path: Path) -> None:
     assert snapshot(old) == before
 
 
-def test_a_new_ledger_has_large_pages_and_a_wal(ledger_path: Path) -> None:
-    conn = sqlite3.connect(ledger_path)
+def test_a_new_ledger_has_large_pages_and_a_wal(sqlite_ledger: Path) -> None:
+    conn = sqlite3.connect(sqlite_ledger)
     assert conn.execute("PRAGMA page_size").fetchone() == (PAGE_SIZE,)
     assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     conn.close()
+
+
+def test_the_postgresql_schema_refuses_update_delete_and_forks(
+    pg_location: Callable[[], str],
+) -> None:
+    """The same refusals as SQLite's triggers and keys, by PostgreSQL's own schema."""
+    import psycopg
+
+    location = pg_location()
+    with new_ledger(location, W) as ledger:
+        store_chain(ledger, W, W.sold())
+    with psycopg.connect(location) as conn:
+        for statement in (
+            "UPDATE events SET cose = '\\x00'",
+            "DELETE FROM events",
+            "UPDATE chains SET idx = 1",
+            "DELETE FROM passports",
+            "UPDATE log_nodes SET idx = 1",
+            "DELETE FROM checkpoints",
+        ):
+            with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+                conn.execute(statement)
+            conn.rollback()
+        sold = W.sold()
+        fork = W.then(sold[:2], W.alice, "resale", {"to": W.carol.kid.hex()})[-1]
+        conn.execute("INSERT INTO events (idx, cose) VALUES (4, %s)", [fork.raw])
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute(
+                "INSERT INTO chains (pid, seq, idx) VALUES (%s, %s, 4)", [fork.pid, fork.seq]
+            )
+        conn.rollback()
+
+
+def test_a_transaction_inside_another_is_refused_on_both_backends(ledger_path: Place) -> None:
+    with Ledger.open(ledger_path, clock=clock()) as ledger, ledger.db.write():
+        with pytest.raises(StorageError), ledger.db.write():
+            pass
+        assert ledger.counts()["events"] == 3
+
+
+def test_opening_postgresql_places_that_hold_no_ledger(pg_location: Callable[[], str]) -> None:
+    from tests import pg
+
+    with pytest.raises(StorageError, match=r"no ledger at .*dpp init --ledger"):
+        Ledger.open(pg_location())
+    missing = pg.schema_url("dpp_t_never_made")
+    with pytest.raises(StorageError, match="the schema its search_path names does not exist"):
+        Ledger.create(missing)
+    with pytest.raises(StorageError, match="cannot connect to the PostgreSQL ledger") as caught:
+        Ledger.open("postgresql://postgres@127.0.0.1:1/test")
+    assert "\n" not in str(caught.value)

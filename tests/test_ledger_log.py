@@ -4,6 +4,7 @@ audits across time, and the evidence when a log rewrites history."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from tests.ledger_helpers import clock, new_ledger, store_chain
 from tests.world import PRODUCT, T0, World, gtin, key
 
 W = World()
+NewPlace = Callable[..., Path | str]  # a ledger file, or a PostgreSQL URL
 ORIGIN = "maison-example.com/dpp-log"
 LOG_KEY = key("ledger-log")
 NOW = T0 + 400 * 86_400
@@ -31,8 +33,8 @@ def _logged_ledger(path: Path) -> Ledger:
     return ledger
 
 
-def test_every_stored_event_is_a_leaf_in_storage_order(tmp_path: Path) -> None:
-    with _logged_ledger(tmp_path / "l.db") as ledger:
+def test_every_stored_event_is_a_leaf_in_storage_order(new_location: NewPlace) -> None:
+    with _logged_ledger(new_location("l")) as ledger:
         store_chain(ledger, W, W.sold())
         items = [{**PRODUCT, "gtin": gtin(f"0361427{i:06d}"), "serial": f"L{i}"} for i in range(37)]
         issue_many(ledger, W.factory, items, time=T0, batch_size=10)
@@ -59,8 +61,10 @@ def test_every_stored_event_is_a_leaf_in_storage_order(tmp_path: Path) -> None:
         assert checkpoint.root == merkle.root_of(leaves)
 
 
-def test_exported_bundles_carry_the_checkpoint_and_a_proof_per_event(tmp_path: Path) -> None:
-    with _logged_ledger(tmp_path / "l.db") as ledger:
+def test_exported_bundles_carry_the_checkpoint_and_a_proof_per_event(
+    new_location: NewPlace,
+) -> None:
+    with _logged_ledger(new_location("l")) as ledger:
         store_chain(ledger, W, W.sold())
         data = ledger.export(W.sold()[0].pid)
         vkey = NoteVerifier(ORIGIN, LOG_KEY.public_key)
@@ -84,8 +88,8 @@ def _with_log(bundle: pp.Bundle, log: pp.LogEntry) -> bytes:
     )
 
 
-def test_a_bad_proof_makes_the_bundle_invalid(tmp_path: Path) -> None:
-    with _logged_ledger(tmp_path / "l.db") as ledger:
+def test_a_bad_proof_makes_the_bundle_invalid(new_location: NewPlace) -> None:
+    with _logged_ledger(new_location("l")) as ledger:
         store_chain(ledger, W, W.sold())
         bundle = ledger.bundle(W.sold()[0].pid)
     trust = pp.TrustStore.of(W.trust.roots, [NoteVerifier(ORIGIN, LOG_KEY.public_key)])
@@ -111,17 +115,17 @@ def test_a_bad_proof_makes_the_bundle_invalid(tmp_path: Path) -> None:
     assert "does not verify" in report.failures[0].detail
 
 
-def test_no_log_entry_when_no_checkpoint_covers_the_events(tmp_path: Path) -> None:
-    with new_ledger(tmp_path / "l.db", W) as ledger:
+def test_no_log_entry_when_no_checkpoint_covers_the_events(new_location: NewPlace) -> None:
+    with new_ledger(new_location("l"), W) as ledger:
         store_chain(ledger, W, W.sold())
         assert ledger.bundle(W.sold()[0].pid).log is None
         with pytest.raises(LogError, match="no log key"):
             ledger.checkpoints.sign()
 
 
-def test_an_audit_across_time_and_a_rewritten_log_caught(tmp_path: Path) -> None:
+def test_an_audit_across_time_and_a_rewritten_log_caught(new_location: NewPlace) -> None:
     vkey = NoteVerifier(ORIGIN, LOG_KEY.public_key)
-    with _logged_ledger(tmp_path / "honest.db") as ledger:
+    with _logged_ledger(new_location("honest")) as ledger:
         store_chain(ledger, W, W.sold()[:2])
         old_note = ledger.checkpoints.latest()
         store_chain(ledger, W, W.sold()[2:])
@@ -136,7 +140,7 @@ def test_an_audit_across_time_and_a_rewritten_log_caught(tmp_path: Path) -> None
         old, new = audit(old_note, new_note, proof, [vkey])
         assert (old.size, new.size) == (2, 4)
     # The same brand runs a second ledger with the same log key, without the boutique sale.
-    with _logged_ledger(tmp_path / "rewritten.db") as other:
+    with _logged_ledger(new_location("rewritten")) as other:
         made = W.sold()[:1]
         outlet = W.then(made, W.outlet, "outlet")
         store_chain(other, W, outlet)
@@ -192,8 +196,8 @@ def test_the_origin_never_changes_and_the_log_is_append_only(tmp_path: Path) -> 
     conn.close()
 
 
-def test_only_subtrees_of_a_block_or_more_are_stored(tmp_path: Path) -> None:
-    with _logged_ledger(tmp_path / "l.db") as ledger:
+def test_only_subtrees_of_a_block_or_more_are_stored(new_location: NewPlace) -> None:
+    with _logged_ledger(new_location("l")) as ledger:
         items = [
             {**PRODUCT, "gtin": gtin(f"0361427{i:06d}"), "serial": f"S{i}"} for i in range(300)
         ]
@@ -235,8 +239,8 @@ def test_a_swapped_event_after_the_last_block_is_caught_by_the_checkpoint(
         assert ledger.verify(sold[0].pid).failures[0].name == "log"
 
 
-def test_a_reopened_ledger_signs_again_once_given_its_key(tmp_path: Path) -> None:
-    path = tmp_path / "l.db"
+def test_a_reopened_ledger_signs_again_once_given_its_key(new_location: NewPlace) -> None:
+    path = new_location("l")
     with _logged_ledger(path) as ledger:
         store_chain(ledger, W, W.sold()[:1])
     with Ledger.open(path, clock=clock()) as ledger:

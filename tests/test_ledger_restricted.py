@@ -5,6 +5,7 @@ and erased so that their bytes are gone from the file while chain, log and check
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from tests.ledger_helpers import clock, new_ledger, snapshot, store_chain
 from tests.world import DAY, PRODUCT, T0, World, recipient
 
 W = World()
+NewPlace = Callable[..., Path | str]  # a ledger file, or a PostgreSQL URL
 SITE = "Laboratorio Via Maggio 7"
 REPAIR = "Open the lining at the base seam; spare handles: ref. H-25."
 DATA: dict[str, Any] = {**PRODUCT, "site": SITE, "repair_information": REPAIR}
@@ -86,9 +88,9 @@ def test_boxes_are_stored_beside_the_chain_and_exported_with_it(sealed: Any) -> 
     assert REPAIR.encode() not in _files(ledger.path)
 
 
-def test_an_imported_bundle_brings_its_boxes(sealed: Any, tmp_path: Path) -> None:
+def test_an_imported_bundle_brings_its_boxes(sealed: Any, new_location: NewPlace) -> None:
     ledger, events, boxes = sealed
-    other = new_ledger(tmp_path / "other.db", W)
+    other = new_ledger(new_location("other"), W)
     with other:
         result = other.import_bundle(ledger.export(events[0].pid))
         assert (result.new_events, result.new_boxes) == (2, len(boxes))
@@ -194,8 +196,8 @@ def test_a_version_2_file_without_the_tables_reads_and_gains_them_on_first_write
         assert check_ledger(path, jobs=1, now=T0 + 400 * DAY).problems == ()
 
 
-def test_bulk_issuance_seals_what_each_item_names(tmp_path: Path) -> None:
-    with new_ledger(tmp_path / "ledger.db", W) as ledger:
+def test_bulk_issuance_seals_what_each_item_names(new_location: NewPlace) -> None:
+    with new_ledger(new_location("ledger"), W) as ledger:
         ledger.audiences.add_published(W.trust)
         items = [
             {**DATA, "serial": "B-1", "seal": {"site": "authorities"}},
@@ -213,8 +215,8 @@ def test_bulk_issuance_seals_what_each_item_names(tmp_path: Path) -> None:
         assert "sealed" not in ledger.chain(summary.issued[1][1])[0].data
 
 
-def test_audiences_travel_in_the_trust_file(tmp_path: Path) -> None:
-    with new_ledger(tmp_path / "ledger.db", W) as ledger:
+def test_audiences_travel_in_the_trust_file(new_location: NewPlace) -> None:
+    with new_ledger(new_location("ledger"), W) as ledger:
         assert ledger.trust().root(W.brand.kid).audiences == ()  # type: ignore[union-attr]
         assert ledger.audiences.add(W.brand.kid, "authorities", W.authority.public_key)
         assert not ledger.audiences.add(W.brand.kid, "authorities", W.authority.public_key)

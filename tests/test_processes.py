@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,7 @@ from tests.world import World
 
 ROOT = Path(__file__).resolve().parents[1]
 W = World()
+NewPlace = Callable[..., Path | str]  # a ledger file, or a PostgreSQL URL
 
 
 def _spawn(*args: str) -> subprocess.Popen[str]:
@@ -32,8 +33,8 @@ def _spawn(*args: str) -> subprocess.Popen[str]:
     )
 
 
-def test_concurrent_appends_never_fork_and_never_leak_busy(tmp_path: Path) -> None:
-    path = tmp_path / "l.db"
+def test_concurrent_appends_never_fork_and_never_leak_busy(new_location: NewPlace) -> None:
+    path = new_location("l")
     with new_ledger(path, W) as ledger:
         store_chain(ledger, W, W.sold())
     workers, each = 4, 5
@@ -49,14 +50,18 @@ def test_concurrent_appends_never_fork_and_never_leak_busy(tmp_path: Path) -> No
         chain = ledger.chain(pid)
         assert len(chain) == 3 + workers * each
         assert [e.seq for e in chain] == list(range(len(chain)))
+        # Every event stored once, at its own log index: 1, 2, ... with no gap.
+        indexes = [row[0] for row in ledger.db.execute("SELECT idx FROM events ORDER BY idx")]
+        assert indexes == list(range(1, len(chain) + 1))
+        assert ledger.log.size() == len(chain)
     assert check_ledger(path, jobs=1, now=NOW)
 
 
 @pytest.mark.parametrize("seed", [1])
 def test_kill_9_during_bulk_issuance_leaves_whole_batches_that_verify(
-    tmp_path: Path, seed: int
+    new_location: NewPlace, seed: int
 ) -> None:
-    path = tmp_path / "l.db"
+    path = new_location("l")
     new_ledger(path, W).close()
     rng = random.Random(seed)
     batch, kills = 200, 0
@@ -68,12 +73,11 @@ def test_kill_9_during_bulk_issuance_leaves_whole_batches_that_verify(
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=30)
         kills += child.returncode == -signal.SIGKILL
-        conn = sqlite3.connect(path)
-        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-        stored = conn.execute(
-            "SELECT count(*) FROM passports WHERE serial LIKE ?", [f"K{run}-%"]
-        ).fetchone()[0]
-        conn.close()
+        with Ledger.open(path, read_only=True) as ledger:
+            assert ledger.db.integrity() == []
+            stored = ledger.db.execute(
+                "SELECT count(*) FROM passports WHERE serial LIKE ?", [f"K{run}-%"]
+            ).fetchone()[0]
         assert stored > 0
         assert stored % batch == 0, f"run {run}: {stored} passports is not whole batches"
     assert kills == 4
