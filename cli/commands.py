@@ -49,15 +49,15 @@ COMMANDS: Final = {
         "Erase a restricted FIELD of a PASSPORT: its sealed values leave this ledger's file.",
     ),
     "export": Entry(
-        ".items",
+        ".bundles",
         "Write a passport as a bundle file anyone can verify offline, or as EPCIS or UNTP.",
     ),
     "import": Entry(
-        ".items",
+        ".bundles",
         "Verify bundle files and store what is new in them (forks and clones keep only evidence).",
     ),
     "init": Entry(".admin", "Create a home: ledger file, key store, trust store, and the log key."),
-    "issue": Entry(".items", "Issue passports: one (--gtin, --serial) or many (--from FILE)."),
+    "issue": Entry(".issuing", "Issue passports: one (--gtin, --serial) or many (--from FILE)."),
     "key": Entry(
         ".admin",
         "Private keys in this home (encrypted; the passphrase never goes on the command line).",
@@ -68,7 +68,7 @@ COMMANDS: Final = {
         ".buyer", "Make the QR code for a passport: a GS1 Digital Link, or an offline code."
     ),
     "record": Entry(
-        ".items",
+        ".recording",
         "Record an event on a passport (in the ledger, or appended to a .dpp bundle file).",
     ),
     "resolver": Entry(
@@ -83,7 +83,7 @@ COMMANDS: Final = {
         "Serve this ledger's passports to phones, platforms and auditors (read-only by default).",
     ),
     "show": Entry(
-        ".items", "Show a passport's history as a person reads it, with its owner and flags."
+        ".showing", "Show a passport's history as a person reads it, with its owner and flags."
     ),
     "trust": Entry(".admin", "The brand root keys (and log keys) this home trusts."),
     "upgrade": Entry(
