@@ -298,7 +298,7 @@ def _check(value: object, depth: int, path: str, tags: frozenset[int]) -> None: 
     raise EncodeError(f"value of type {type(value).__name__} at {path} is not supported")
 
 
-def _clean(data: bytes, tags: frozenset[int], budget: int) -> bool:  # noqa: PLR0911, PLR0912 - one flat loop, for speed
+def _clean(data: bytes, tags: frozenset[int], budget: int) -> bool:  # noqa: PLR0911, PLR0912, PLR0915 - one flat loop, for speed
     """Whether ``data`` is one item of at most ``budget`` heads, within the structural subset.
 
     A linear walk over item heads with an explicit stack (no recursion, no values built):
@@ -306,19 +306,36 @@ def _clean(data: bytes, tags: frozenset[int], budget: int) -> bool:  # noqa: PLR
     no floats or simple values but false, true and null, nothing after the item. It runs on
     every decode, so it only answers yes or no; :func:`diagnose` names what is wrong, and
     the re-encoding in :func:`decode` settles shortest forms, key order and UTF-8.
+
+    Leaves whose size the head alone gives (integers, short strings, false, true, null) take
+    one table lookup. An offset past the end is caught at the next head read or at the end,
+    and the head count at the end: every head takes at least one byte, so the walk is linear
+    in the input whatever it declares.
     """
     size = len(data)
     pos = 0
     pending = 1  # items still to read in the innermost open container
     stack: list[int] = []  # what remains to read in each enclosing container
+    leaf = _LEAF_SIZE
     while True:
         while not pending:
             if not stack:
-                return pos == size
+                return pos == size and budget >= 0
             pending = stack.pop()
         if pos >= size:
             return False
         head = data[pos]
+        step = leaf[head]
+        if step:
+            pos += step
+            budget -= 1
+            pending -= 1
+            continue
+        if (head == 0x58 or head == 0x78) and pos + 1 < size:  # noqa: PLR1714 - two ints, fastest
+            pos += 2 + data[pos + 1]  # a byte or text string of 24 to 255 bytes
+            budget -= 1
+            pending -= 1
+            continue
         info = head & 31
         if info < 24:
             argument = info
@@ -336,17 +353,13 @@ def _clean(data: bytes, tags: frozenset[int], budget: int) -> bool:  # noqa: PLR
             return False
         pending -= 1
         major = head >> 5
-        if major < 2:
-            continue
-        if major < 4:
+        if major < 4:  # a string longer than 255 bytes (integers and short strings are leaves)
             pos += argument
             if pos > size:
                 return False
             continue
         if major == 7:
-            if 20 <= info <= 22:
-                continue
-            return False
+            return False  # a float or another simple value (false, true and null are leaves)
         if len(stack) >= MAX_DEPTH:
             return False
         if major == 4:
@@ -364,6 +377,23 @@ def _clean(data: bytes, tags: frozenset[int], budget: int) -> bool:  # noqa: PLR
                 return False
             stack.append(pending)
             pending = 1
+
+
+def _leaf_sizes() -> bytes:
+    """For each head byte: the whole size of an item that head alone sizes, else 0."""
+    sizes = bytearray(256)
+    for head in range(256):
+        major, info = head >> 5, head & 31
+        if major < 2 and info < 28:  # an integer: its head and argument bytes
+            sizes[head] = 1 if info < 24 else 1 + (1 << (info - 24))
+        elif major in (2, 3) and info < 24:  # a string of up to 23 bytes
+            sizes[head] = 1 + info
+        elif major == 7 and 20 <= info <= 22:  # false, true, null
+            sizes[head] = 1
+    return bytes(sizes)
+
+
+_LEAF_SIZE: Final = _leaf_sizes()
 
 
 class _MalformedError(Exception):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Final
 
 from . import cbor
@@ -42,9 +42,9 @@ class Sign1:
     payload: bytes
     signature: bytes
 
-    @property
+    @cached_property
     def digest(self) -> bytes:
-        """SHA-256 of the record's exact bytes."""
+        """SHA-256 of the record's exact bytes (computed once: certificates recur per bundle)."""
         return hashlib.sha256(self.raw).digest()
 
     def verify(self, key: PublicKey) -> None:
