@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable
+from typing import NoReturn
 
 from dpp_ledger.ledger import WorkerError
 
@@ -28,16 +29,8 @@ def serve_forked(serve: Callable[[], None], workers: int) -> None:
     try:
         for _ in range(workers):
             pid = os.fork()
-            if pid == 0:  # the worker: serve, then leave without running the parent's exits
-                code = 0
-                try:
-                    serve()
-                except BaseException:
-                    code = 1
-                finally:
-                    sys.stdout.flush()
-                    sys.stderr.flush()
-                    os._exit(code)
+            if pid == 0:
+                _work(serve)
             children.add(pid)
         pid, status = os.wait()
         children.discard(pid)
@@ -51,6 +44,35 @@ def serve_forked(serve: Callable[[], None], workers: int) -> None:
         for pid in children:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
+
+
+def _work(serve: Callable[[], None]) -> NoReturn:
+    """The worker: serve, then leave without running the parent's exits.
+
+    A stop can come before the server is up (the parent stops every worker as soon as one
+    dies): until uvicorn installs its own graceful handlers, a stop simply ends the worker.
+    Raising instead would unwind a half-made event loop, whose collection prints warnings and
+    tracebacks that no user should see; leaving while an error still holds its frames does the
+    same for a failure, which the parent reports in one line.
+    """
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, _stopped)
+    try:
+        serve()
+    except BaseException:
+        _leave(1)
+    _leave(0)
+
+
+def _stopped(_number: int, _frame: object) -> None:
+    _leave(0)
+
+
+def _leave(code: int) -> NoReturn:
+    with contextlib.suppress(OSError, ValueError):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(code)
 
 
 def _how(status: int) -> str:
