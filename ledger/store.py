@@ -129,15 +129,21 @@ class Ledger(Lookups):
             NotFoundError: no such passport.
         """
         with self.db.read():
-            chain = self.chain(pid)
-            if not chain:
-                raise NotFoundError(f"no passport {pid.hex()[:16]}… in this ledger")
-            bundle = self._assemble(chain)
-            return replace(
-                bundle,
-                log=self._log_entry(bundle.events),
-                disclosures=self.disclosures.boxes(bundle.events),
-            )
+            return self._bundle(pid, self.trust(), self.revocations())
+
+    def _bundle(
+        self, pid: bytes, trust: TrustStore, revocations: tuple[RevocationList, ...]
+    ) -> pp.Bundle:
+        """:meth:`bundle` inside a read the caller holds, with its trust store and revocations."""
+        chain = self.chain(pid)
+        if not chain:
+            raise NotFoundError(f"no passport {pid.hex()[:16]}… in this ledger")
+        bundle = self._assemble(chain, trust=trust, revocations=revocations)
+        return replace(
+            bundle,
+            log=self._log_entry(bundle.events),
+            disclosures=self.disclosures.boxes(bundle.events),
+        )
 
     def _log_entry(self, events: Sequence[Event]) -> pp.LogEntry | None:
         """The newest checkpoint and an inclusion proof per event, if it covers them all."""
@@ -162,12 +168,13 @@ class Ledger(Lookups):
         ``open_with`` are recipient keys that open its restricted values; erased values are
         named by their erasure records.
         """
+        # One snapshot for the bundle and what it is verified against, each read once: on
+        # PostgreSQL every read is a round trip, and a page verifies on every view.
+        with self.db.read():
+            trust, revocations = self.trust(), self.revocations()
+            bundle = self._bundle(pid, trust, revocations)
         report = pp.verify(
-            self.bundle(pid),
-            self.trust(),
-            now=self.clock(),
-            known_revocations=self.revocations(),
-            open_with=open_with,
+            bundle, trust, now=self.clock(), known_revocations=revocations, open_with=open_with
         )
         return self.disclosures.annotate(report)
 
@@ -177,6 +184,8 @@ class Ledger(Lookups):
         *,
         certs: Iterable[Certificate] = (),
         keys: Iterable[bytes] = (),
+        trust: TrustStore | None = None,
+        revocations: tuple[RevocationList, ...] | None = None,
     ) -> pp.Bundle:
         """A bundle of ``events`` with the certificates, keys and revocations they need.
 
@@ -189,7 +198,7 @@ class Ledger(Lookups):
         for kid in signers:
             for cert in self.records.certificates_for(kid):
                 found.setdefault(cert.record.digest, cert)
-        trust = self.trust()
+        trust = self.trust() if trust is None else trust
         carried = {c.subject_kid for c in found.values()} | {r.key.kid for r in trust.roots}
         named -= carried  # certificates and the trust store carry these keys already
         key_bytes = {pp.kid_of(k): k for k in keys if pp.kid_of(k) in named}
@@ -198,12 +207,13 @@ class Ledger(Lookups):
             if stored is not None:
                 key_bytes[kid] = stored
         issuers = {c.issuer for c in found.values()}
-        revocations = tuple(r for r in self.revocations() if r.issuer in issuers)
+        known = self.revocations() if revocations is None else revocations
+        needed = tuple(r for r in known if r.issuer in issuers)
         return pp.Bundle(
             tuple(events),
             tuple(found[h] for h in sorted(found)),
             tuple(key_bytes[k] for k in sorted(key_bytes)),
-            revocations,
+            needed,
         )
 
     # -- append ------------------------------------------------------------------------------
