@@ -19,26 +19,16 @@ from dpp_ledger.passport.errors import StorageError
 
 from . import disk
 from .errors import BusyError, NotALedgerError, ReadOnlyError
+from .storage.base import APPEND_ONLY
 
 SCHEMA_VERSION: Final = 2
 BUSY_TIMEOUT_S: Final = 5.0
 PAGE_SIZE: Final = 8192  # set when the file is created, before WAL (see connect)
 
-_APPEND_ONLY: Final = (
-    ("events", "events are append-only"),
-    ("chains", "events are append-only"),
-    ("event_hashes", "events are append-only"),
-    ("passports", "passports are append-only"),
-    ("brands", "brands are append-only"),
-    ("evidence", "evidence is append-only"),
-    ("log_nodes", "the log is append-only"),
-    ("checkpoints", "checkpoints are append-only"),
-    ("erasures", "erasure records are append-only"),
-)
 _TRIGGERS: Final = tuple(
     f"""CREATE TRIGGER IF NOT EXISTS {table}_append_only_{op.lower()} BEFORE {op} ON {table}
        BEGIN SELECT RAISE(ABORT, '{message}: no {op.lower()}'); END"""
-    for table, message in _APPEND_ONLY
+    for table, message in APPEND_ONLY
     for op in ("UPDATE", "DELETE")
 )
 

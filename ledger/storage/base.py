@@ -13,7 +13,21 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Final, Protocol
+
+# Tables no statement may update or delete, with the words of the refusal: each backend
+# enforces them with triggers of its own.
+APPEND_ONLY: Final = (
+    ("events", "events are append-only"),
+    ("chains", "events are append-only"),
+    ("event_hashes", "events are append-only"),
+    ("passports", "passports are append-only"),
+    ("brands", "brands are append-only"),
+    ("evidence", "evidence is append-only"),
+    ("log_nodes", "the log is append-only"),
+    ("checkpoints", "checkpoints are append-only"),
+    ("erasures", "erasure records are append-only"),
+)
 
 
 class Rows(Protocol):
