@@ -193,3 +193,6 @@ def _print_audit(found: dict[str, Any]) -> None:
         f"ledger {found['ledger']} ({'reused' if found['reused'] else 'built'} in "
         f"{found['build_s']:,.0f} s)"
     )
+    if found["append_us"]:
+        stretches = ", ".join(f"{s['to']:,}: {s['cpu']:.0f}" for s in found["append_us"])
+        click.echo(f"appending, CPU µs per event up to each size: {stretches}")
