@@ -7,7 +7,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -360,6 +360,32 @@ class TimeParam(click.ParamType):  # type: ignore[type-arg]
 def emit_json(value: Any) -> None:
     """Print one JSON document on stdout."""
     click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def emit_json_streamed(fields: Mapping[str, Any]) -> None:
+    """Print a JSON object exactly as :func:`emit_json` would, an iterator field as a list.
+
+    Each item of an iterator is written as it comes, so a report of millions of items never
+    stands whole in memory.
+    """
+    out = sys.stdout
+
+    def dumped(value: Any, indent: str) -> str:
+        return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + indent)
+
+    out.write("{")
+    for number, (name, value) in enumerate(fields.items()):
+        out.write(("," if number else "") + "\n  " + dumped(name, "") + ": ")
+        if not isinstance(value, Iterator):
+            out.write(dumped(value, "  "))
+            continue
+        opened = False
+        for item in value:
+            out.write(("," if opened else "[") + "\n    " + dumped(item, "    "))
+            opened = True
+        out.write("\n  ]" if opened else "[]")
+    out.write("\n}\n" if fields else "}\n")
+    out.flush()
 
 
 def progress(total: int, label: str) -> tuple[Callable[[int], None], Callable[[], None]]:

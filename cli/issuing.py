@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from array import array
-from collections.abc import Iterator
-from typing import Any
-
 import click
 
 from dpp_ledger import passport as pp
-from dpp_ledger.ledger import issue_many
 from dpp_ledger.ledger.audiences import sign_planned
+from dpp_ledger.ledger.bulk import ALREADY, ISSUED, REFUSED, Tally, issue_into
 from dpp_ledger.ledger.rows import RowsFile
 from dpp_ledger.passport import gs1, schema
 
 from ._jsonfile import read_json_object
-from .env import Home, UsageProblem, emit_json, json_option, progress
+from .env import Home, UsageProblem, emit_json, emit_json_streamed, json_option, progress
 from .main import dpp
 from .sealing import parse_seal, seal_options
 
@@ -115,36 +111,43 @@ def _issue_many(
 ) -> None:
     rows = RowsFile(rows_file)
     total = rows.check()  # the whole file, checked before anything is signed
-    lines = array("q")  # each item's line number: 8 bytes a row, not the row
-
-    def items() -> Iterator[Any]:
-        for line, row in rows:
-            lines.append(line)
-            yield row
-
     update, close = progress(total, "Issuing")
-    with home.ledger(write=True) as ledger:
-        try:
-            summary = issue_many(
-                ledger, signer, items(), batch_size=batch, progress=update, kem=kem
+    # Outcomes wait on disk, not in memory, and the report is written as it is read back:
+    # a file of millions of rows costs no more memory than one of a thousand.
+    with Tally() as tally:
+        with home.ledger(write=True) as ledger:
+            try:
+                issue_into(
+                    tally,
+                    ledger,
+                    signer,
+                    rows,
+                    batch_size=batch,
+                    progress=update,
+                    kem=kem,
+                    called="line",
+                )
+            finally:
+                close()
+        refused = tally.count(REFUSED)
+        if as_json:
+            emit_json_streamed(
+                {
+                    "issued": (
+                        {"line": line, "pid": pid.hex()} for line, pid in tally.outcomes(ISSUED)
+                    ),
+                    "already_issued": tally.count(ALREADY),
+                    "refused": (
+                        {"line": line, "reason": reason} for line, reason in tally.outcomes(REFUSED)
+                    ),
+                }
             )
-        finally:
-            close()
-    refused = [(lines[i], reason) for i, reason in summary.refused]
-    if as_json:
-        emit_json(
-            {
-                "issued": [{"line": lines[i], "pid": pid.hex()} for i, pid in summary.issued],
-                "already_issued": len(summary.already),
-                "refused": [{"line": n, "reason": r} for n, r in refused],
-            }
-        )
-    else:
-        click.echo(
-            f"{rows_file}: {len(summary.already)} already issued, {len(summary.issued)} new; "
-            f"refused {len(refused)}"
-        )
-        for line, reason in refused:
-            click.echo(f"  line {line}: {reason}", err=True)
+        else:
+            click.echo(
+                f"{rows_file}: {tally.count(ALREADY)} already issued, "
+                f"{tally.count(ISSUED)} new; refused {refused}"
+            )
+            for line, reason in tally.outcomes(REFUSED):
+                click.echo(f"  line {line}: {reason}", err=True)
     if refused:
         raise click.exceptions.Exit(1)

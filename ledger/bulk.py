@@ -11,8 +11,9 @@ same items, it resumes: what is already issued is counted apart, not refused.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from itertools import islice
 from typing import Any, Final
 
@@ -58,48 +59,141 @@ def issue_many(
 
     ``progress`` is called with the number of items handled after each batch. An item's
     ``seal`` entry (not production data) seals fields to audiences: {field: audience name(s)};
-    their boxes use ``kem`` and are stored with the batch.
+    their boxes use ``kem`` and are stored with the batch. The summary holds every item; for
+    runs too large for that, :func:`issue_into` keeps the outcomes on disk.
 
     Raises:
         IssueStoppedError: the ledger could not store a batch (a full disk, a read-only
             filesystem, another writer holding it too long); the batches before it stay
             stored, and the message says how many passports they hold.
     """
+    with Tally() as tally:
+        issue_into(
+            tally,
+            ledger,
+            signer,
+            enumerate(items),
+            time=time,
+            batch_size=batch_size,
+            progress=progress,
+            kem=kem,
+        )
+        return tally.summary()
+
+
+def issue_into(
+    tally: Tally,
+    ledger: Ledger,
+    signer: pp.SigningKey,
+    items: Iterable[tuple[int, Mapping[str, Any]]],
+    *,
+    time: int | None = None,
+    batch_size: int = DEFAULT_BATCH,
+    progress: Progress | None = None,
+    kem: pp.Kem = pp.Kem.X25519,
+    called: str = "item",
+) -> None:
+    """Issue as :func:`issue_many` does, each item given with its own number (a line of a file).
+
+    Outcomes go to ``tally`` as each batch is stored, so memory stays flat whatever the
+    number of items. Numbers must be distinct; a duplicate's reason names the item it repeats
+    as ``called`` and its number ("line 3").
+
+    Raises:
+        IssueStoppedError: as :func:`issue_many`.
+    """
     if batch_size < 1:
         raise pp.SchemaError("batch size must be at least 1")
     keyring = _keyring(ledger, signer)
-    tally = _Tally()
-    numbered = enumerate(items)
+    items = iter(items)
     done = 0
     try:
-        while batch := list(islice(numbered, batch_size)):
+        while batch := list(islice(items, batch_size)):
             at = ledger.clock() if time is None else time
             boxes: dict[bytes, tuple[pp.Box, ...]] = {}
-            ready = _prepare(signer, batch, at, keyring, tally.refused, sealing=(kem, boxes))
-            _store(ledger, ready, tally, boxes)
+            refused: list[tuple[int, str]] = []
+            ready = _prepare(
+                signer, batch, at, keyring, refused, sealing=(kem, boxes), called=called
+            )
+            _store(ledger, ready, tally, boxes, called)
+            tally.refuse(refused)
             done += len(batch)
             if progress is not None:
                 progress(done)
     except StorageError as exc:
         raise IssueStoppedError(
-            f"{exc}; {len(tally.issued)} new passports were committed before issuance "
+            f"{exc}; {tally.count(ISSUED)} new passports were committed before issuance "
             "stopped: run the same command again to resume (what is issued already is skipped)",
-            committed=len(tally.issued),
+            committed=tally.count(ISSUED),
         ) from exc
-    return tally.summary()
 
 
-@dataclass
-class _Tally:
-    """What a run did so far; ``mine`` maps each passport it issued or found to its item."""
+ISSUED: Final = 0
+ALREADY: Final = 1
+REFUSED: Final = 2
 
-    issued: list[tuple[int, bytes]] = field(default_factory=list)
-    already: list[tuple[int, bytes]] = field(default_factory=list)
-    refused: list[tuple[int, str]] = field(default_factory=list)
-    mine: dict[bytes, int] = field(default_factory=dict)
+
+class Tally:
+    """What a bulk run did, item by item, kept on disk so memory stays flat in the run's size.
+
+    A private temporary SQLite database (deleted when closed): a million items would take
+    about 250 MB as Python tuples, and a run must also find which of its own items issued a
+    passport it meets again. Use as a context manager.
+    """
+
+    def __init__(self) -> None:
+        # An empty name: SQLite's private temporary database, spilled to disk past its cache.
+        self._db = sqlite3.connect("", isolation_level=None)
+        self._db.executescript(
+            "CREATE TABLE outcome (item INTEGER PRIMARY KEY, kind INTEGER NOT NULL, "
+            "pid BLOB, reason TEXT);"
+            "CREATE INDEX outcome_pid ON outcome (pid) WHERE pid IS NOT NULL;"
+        )
+        self._counts = [0, 0, 0]
+
+    def __enter__(self) -> Tally:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._db.close()
+
+    def count(self, kind: int) -> int:
+        """How many items had this outcome (:data:`ISSUED`, :data:`ALREADY`, :data:`REFUSED`)."""
+        return self._counts[kind]
+
+    def outcomes(self, kind: int) -> Iterator[tuple[int, Any]]:
+        """(item number, passport id or reason) of each item with this outcome, in item order."""
+        column = "reason" if kind == REFUSED else "pid"
+        rows = self._db.execute(
+            f"SELECT item, {column} FROM outcome WHERE kind = ? ORDER BY item",  # noqa: S608 - one of two fixed names
+            [kind],
+        )
+        return iter(rows)
 
     def summary(self) -> IssueSummary:
-        return IssueSummary(tuple(self.issued), tuple(sorted(self.refused)), tuple(self.already))
+        """Every outcome in memory, as :func:`issue_many` returns them."""
+        return IssueSummary(
+            tuple(self.outcomes(ISSUED)),
+            tuple(self.outcomes(REFUSED)),
+            tuple(self.outcomes(ALREADY)),
+        )
+
+    def item_of(self, pid: bytes) -> int | None:
+        """The item of this run that issued or found passport ``pid``, if any."""
+        row = self._db.execute("SELECT item FROM outcome WHERE pid = ?", [pid]).fetchone()
+        return None if row is None else int(row[0])
+
+    def record(self, kind: int, found: Iterable[tuple[int, bytes]]) -> None:
+        """Note items that issued (or found already issued) these passports."""
+        rows = [(item, kind, pid) for item, pid in found]
+        self._db.executemany("INSERT INTO outcome (item, kind, pid) VALUES (?, ?, ?)", rows)
+        self._counts[kind] += len(rows)
+
+    def refuse(self, refused: Iterable[tuple[int, str]]) -> None:
+        """Note items refused, each with its reason."""
+        rows = [(item, REFUSED, reason) for item, reason in refused]
+        self._db.executemany("INSERT INTO outcome (item, kind, reason) VALUES (?, ?, ?)", rows)
+        self._counts[REFUSED] += len(rows)
 
 
 def _keyring(ledger: Ledger, signer: pp.SigningKey) -> Keyring:
@@ -117,6 +211,7 @@ def _prepare(
     refused: list[tuple[int, str]],
     *,
     sealing: tuple[pp.Kem, dict[bytes, tuple[pp.Box, ...]]],
+    called: str,
 ) -> dict[tuple[str, str, str], tuple[int, pp.Event]]:
     """Sign and check each item; keyed by (brand, GTIN, serial) so duplicates are caught.
 
@@ -135,7 +230,7 @@ def _prepare(
             continue
         identifier = (str(walker.state.brand), event.data["gtin"], event.data["serial"])
         if identifier in ready:
-            refused.append((index, f"same GTIN and serial as item {ready[identifier][0]}"))
+            refused.append((index, f"same GTIN and serial as {called} {ready[identifier][0]}"))
             continue
         ready[identifier] = (index, event)
     return ready
@@ -170,26 +265,29 @@ def _sign(
 def _store(
     ledger: Ledger,
     ready: dict[tuple[str, str, str], tuple[int, pp.Event]],
-    tally: _Tally,
+    tally: Tally,
     boxes: dict[bytes, tuple[pp.Box, ...]],
+    called: str,
 ) -> None:
     """Store one batch in one transaction; an item stored already is counted, not stored."""
+    already: list[tuple[int, bytes]] = []
+    refused: list[tuple[int, str]] = []
     with ledger.db.write():
         for identifier in list(ready):
             pid = ledger.issued(identifier)
             if pid is not None:
                 index, _ = ready.pop(identifier)
-                if pid in tally.mine:  # an earlier row of this run issued or found it
-                    tally.refused.append((index, f"same GTIN and serial as item {tally.mine[pid]}"))
+                earlier = tally.item_of(pid)
+                if earlier is not None:  # an earlier row of this run issued or found it
+                    refused.append((index, f"same GTIN and serial as {called} {earlier}"))
                 else:
-                    tally.already.append((index, pid))
-                    tally.mine[pid] = index
+                    already.append((index, pid))
         events = [event for _, event in ready.values()]
         insert_events(ledger.db, events, {e.pid: key for key, (_, e) in ready.items()})
         ledger.disclosures.insert(box for e in events for box in boxes.get(e.pid, ()))
         if events and ledger.checkpoints.key is not None:
             ledger.checkpoints.sign_in_transaction()
     _LOG.info("stored a batch of %d new passports", len(ready))
-    for index, event in ready.values():
-        tally.issued.append((index, event.pid))
-        tally.mine[event.pid] = index
+    tally.record(ALREADY, already)
+    tally.refuse(refused)
+    tally.record(ISSUED, ((index, event.pid) for index, event in ready.values()))
