@@ -12,7 +12,7 @@ import pytest
 
 from dpp_ledger.ledger import Ledger
 from tests.disks import fill, free, remount, tmpfs, without_root_overrides
-from tests.homes import cli, dpp, make_home, one_line
+from tests.homes import cli, dpp, environment, make_home, one_line
 from tests.ledger_helpers import snapshot
 from tests.vectors import generate
 from tests.world import PRODUCT, World, gtin
@@ -114,6 +114,37 @@ def test_bulk_issuance_out_of_space_says_what_it_committed_and_resumes(
     )
     with Ledger.open(home / "ledger.db", read_only=True) as ledger:
         assert ledger.counts()["passports"] == 6000
+
+
+def test_bulk_issuance_with_its_temporary_folder_full_stops_in_words_and_resumes(
+    mounted: Path, tmp_path: Path
+) -> None:
+    # A run keeps its outcomes in a temporary file, not in memory: a full temporary folder
+    # stops it like a full ledger disk, after whole batches, and says where and what to do.
+    home = make_home(tmp_path / "home", W)
+    rows = _rows(tmp_path / "run.csv", 6000)
+    args = ("issue", "--brand", "brand", "--as", "factory", "--batch", "250", "--from", str(rows))
+    fill(mounted)
+    env = {**environment(), "SQLITE_TMPDIR": str(mounted), "TMPDIR": str(mounted)}
+    stopped = dpp(home, *args, env=env)
+    assert stopped.returncode == 1
+    message = one_line(stopped)
+    assert message.startswith(
+        f"dpp: this run's outcomes could not be kept in a temporary file in {mounted} "
+        "(the disk is full): free some space there, or set TMPDIR to another folder; "
+    ), message
+    assert "run the same command again to resume" in message
+    committed = int(message.split("; ")[-1].split()[0])
+    assert 0 < committed < 6000
+    assert committed % 250 == 0  # whole batches only
+    with Ledger.open(home / "ledger.db", read_only=True) as ledger:
+        assert ledger.counts()["passports"] == committed
+    free(mounted)
+    resumed = dpp(home, *args, env=env)
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout == (
+        f"{rows}: {committed} already issued, {6000 - committed} new; refused 0\n"
+    )
 
 
 def test_read_only_commands_work_on_a_read_only_mount(mounted: Path, tmp_path: Path) -> None:
