@@ -100,19 +100,25 @@ def issue_into(
     """Issue as :func:`issue_many` does, each item given with its own number (a line of a file).
 
     Outcomes go to ``tally`` as each batch is stored, so memory stays flat whatever the
-    number of items. Numbers must be distinct; a duplicate's reason names the item it repeats
+    number of items. Numbers must increase; a duplicate's reason names the item it repeats
     as ``called`` and its number ("line 3").
 
     Raises:
         IssueStoppedError: as :func:`issue_many`.
+        SchemaError: a number that does not increase (the batches before it stay stored).
     """
     if batch_size < 1:
         raise pp.SchemaError("batch size must be at least 1")
     keyring = _keyring(ledger, signer)
     items = iter(items)
     done = committed = 0
+    last: int | None = None
     try:
         while batch := list(islice(items, batch_size)):
+            for number, _ in batch:
+                if last is not None and number <= last:
+                    raise pp.SchemaError(f"{called} numbers must increase: {number} after {last}")
+                last = number
             at = ledger.clock() if time is None else time
             boxes: dict[bytes, tuple[pp.Box, ...]] = {}
             refused: list[tuple[int, str]] = []

@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 import dpp_ledger.passport as pp
 from dpp_ledger.ledger import Ledger, check_ledger, issue_many
+from dpp_ledger.ledger.bulk import ALREADY, ISSUED, REFUSED, Tally, issue_into
 from tests.ledger_helpers import clock, new_ledger
 from tests.world import DAY, PRODUCT, RIVAL_GTIN, T0, World, gtin
 
@@ -105,3 +108,29 @@ def test_an_expired_factory_certificate_issues_nothing(new_location: NewPlace) -
         summary = issue_many(ledger, W.factory, _items(2), time=T0)
         assert summary.issued == ()
         assert "not at 2026-01-01" in summary.refused[0][1]
+
+
+def test_a_streamed_run_keeps_each_outcome_under_the_callers_number(tmp_path: Path) -> None:
+    items = _items(4)
+    items[2] = dict(items[0])  # the same GTIN and serial as the row numbered 10
+    numbered = list(zip((10, 11, 12, 13), items, strict=True))
+    with new_ledger(tmp_path / "l.db", W) as ledger, Tally() as tally:
+        issue_into(tally, ledger, W.factory, numbered, time=T0, batch_size=2, called="line")
+        assert [n for n, _ in tally.outcomes(ISSUED)] == [10, 11, 13]
+        assert list(tally.outcomes(REFUSED)) == [(12, "same GTIN and serial as line 10")]
+        assert (tally.count(ISSUED), tally.count(ALREADY), tally.count(REFUSED)) == (3, 0, 1)
+        with Tally() as again:  # a second run meets them all again
+            issue_into(again, ledger, W.factory, numbered, time=T0, called="line")
+            assert [n for n, _ in again.outcomes(ALREADY)] == [10, 11, 13]
+            assert list(again.outcomes(REFUSED)) == [(12, "same GTIN and serial as line 10")]
+
+
+def test_numbers_that_do_not_increase_are_refused_before_anything_is_signed(
+    tmp_path: Path,
+) -> None:
+    numbered = list(zip((5, 3), _items(2), strict=True))
+    with new_ledger(tmp_path / "l.db", W) as ledger, Tally() as tally:
+        with pytest.raises(pp.SchemaError, match="item numbers must increase: 3 after 5"):
+            issue_into(tally, ledger, W.factory, numbered, time=T0)
+        assert ledger.counts()["events"] == 0
+        assert tally.count(ISSUED) == 0
