@@ -5,8 +5,9 @@ from __future__ import annotations
 import click
 
 from dpp_ledger import passport as pp
+from dpp_ledger.ledger import Tally, issue_into
 from dpp_ledger.ledger.audiences import sign_planned
-from dpp_ledger.ledger.bulk import ALREADY, ISSUED, REFUSED, Tally, issue_into
+from dpp_ledger.ledger.bulk import ALREADY, ISSUED, REFUSED
 from dpp_ledger.ledger.rows import RowsFile
 from dpp_ledger.passport import gs1, schema
 

@@ -20,7 +20,7 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from .bulk import IssueSummary, issue_many
+    from .bulk import IssueSummary, Tally, issue_into, issue_many
     from .check import CheckReport, Problem, check_ledger
     from .clock import system_clock
     from .keystore import KeyInfo, KeyRole, KeyStore
@@ -38,7 +38,9 @@ _LAZY: Final = {
     "Ledger": "store",
     "PassportRow": "store",
     "Problem": "check",
+    "Tally": "bulk",
     "check_ledger": "check",
+    "issue_into": "bulk",
     "issue_many": "bulk",
     "system_clock": "clock",
 }
@@ -77,8 +79,10 @@ __all__ = [
     "PassportRow",
     "Problem",
     "ReadOnlyError",
+    "Tally",
     "WorkerError",
     "check_ledger",
+    "issue_into",
     "issue_many",
     "system_clock",
 ]
