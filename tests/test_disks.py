@@ -92,28 +92,44 @@ def _rows(path: Path, count: int) -> Path:
     return path
 
 
-def test_bulk_issuance_out_of_space_says_what_it_committed_and_resumes(
-    mounted: Path, tmp_path: Path
-) -> None:
-    home = make_home(mounted / "home", W)
-    rows = _rows(tmp_path / "run.csv", 6000)
-    args = ("issue", "--brand", "brand", "--as", "factory", "--batch", "250", "--from", str(rows))
-    stopped = dpp(home, *args)
+def _run_args(rows: Path) -> tuple[str, ...]:
+    return ("issue", "--brand", "brand", "--as", "factory", "--batch", "250", "--from", str(rows))
+
+
+def _stopped(home: Path, rows: Path, env: dict[str, str], starts: str) -> int:
+    """Issue 6000 rows, which must stop with one line starting ``starts``; what it committed."""
+    stopped = dpp(home, *_run_args(rows), env=env)
     assert stopped.returncode == 1
     message = one_line(stopped)
-    assert message.startswith(f"dpp: {FULL}")
+    assert message.startswith(starts), message
     assert "run the same command again to resume" in message
     committed = int(message.split("; ")[-1].split()[0])
     assert 0 < committed < 6000
     assert committed % 250 == 0  # whole batches only
-    remount(mounted, "size=64m")
-    resumed = dpp(home, *args)
+    with Ledger.open(home / "ledger.db", read_only=True) as ledger:
+        assert ledger.counts()["passports"] == committed
+    return committed
+
+
+def _resumed(home: Path, rows: Path, env: dict[str, str], committed: int) -> None:
+    """Run the same issuance again: what was committed is counted apart, the rest issued."""
+    resumed = dpp(home, *_run_args(rows), env=env)
     assert resumed.returncode == 0, resumed.stderr
     assert resumed.stdout == (
         f"{rows}: {committed} already issued, {6000 - committed} new; refused 0\n"
     )
     with Ledger.open(home / "ledger.db", read_only=True) as ledger:
         assert ledger.counts()["passports"] == 6000
+
+
+def test_bulk_issuance_out_of_space_says_what_it_committed_and_resumes(
+    mounted: Path, tmp_path: Path
+) -> None:
+    home = make_home(mounted / "home", W)
+    rows = _rows(tmp_path / "run.csv", 6000)
+    committed = _stopped(home, rows, environment(), f"dpp: {FULL}")
+    remount(mounted, "size=64m")
+    _resumed(home, rows, environment(), committed)
 
 
 def test_bulk_issuance_with_its_temporary_folder_full_stops_in_words_and_resumes(
@@ -123,28 +139,17 @@ def test_bulk_issuance_with_its_temporary_folder_full_stops_in_words_and_resumes
     # stops it like a full ledger disk, after whole batches, and says where and what to do.
     home = make_home(tmp_path / "home", W)
     rows = _rows(tmp_path / "run.csv", 6000)
-    args = ("issue", "--brand", "brand", "--as", "factory", "--batch", "250", "--from", str(rows))
     fill(mounted)
-    env = {**environment(), "SQLITE_TMPDIR": str(mounted), "TMPDIR": str(mounted)}
-    stopped = dpp(home, *args, env=env)
-    assert stopped.returncode == 1
-    message = one_line(stopped)
-    assert message.startswith(
+    env = environment(SQLITE_TMPDIR=str(mounted), TMPDIR=str(mounted))
+    committed = _stopped(
+        home,
+        rows,
+        env,
         f"dpp: this run's outcomes could not be kept in a temporary file in {mounted} "
-        "(the disk is full): free some space there, or set TMPDIR to another folder; "
-    ), message
-    assert "run the same command again to resume" in message
-    committed = int(message.split("; ")[-1].split()[0])
-    assert 0 < committed < 6000
-    assert committed % 250 == 0  # whole batches only
-    with Ledger.open(home / "ledger.db", read_only=True) as ledger:
-        assert ledger.counts()["passports"] == committed
-    free(mounted)
-    resumed = dpp(home, *args, env=env)
-    assert resumed.returncode == 0, resumed.stderr
-    assert resumed.stdout == (
-        f"{rows}: {committed} already issued, {6000 - committed} new; refused 0\n"
+        "(the disk is full): free some space there, or set TMPDIR to another folder; ",
     )
+    free(mounted)
+    _resumed(home, rows, env, committed)
 
 
 def test_read_only_commands_work_on_a_read_only_mount(mounted: Path, tmp_path: Path) -> None:
