@@ -142,6 +142,7 @@ def issue_into(
         ) from exc
 
 
+_READ_BACK: Final = 1000  # outcomes read back at once
 ISSUED: Final = 0
 ALREADY: Final = 1
 REFUSED: Final = 2
@@ -186,10 +187,17 @@ class Tally:
         """
         column = "reason" if kind == REFUSED else "pid"
         with _kept():
-            rows = self._db.execute(
+            cursor = self._db.execute(
                 f"SELECT item, {column} FROM outcome WHERE kind = ? ORDER BY item",  # noqa: S608 - one of two fixed names
                 [kind],
             )
+        while True:
+            with _kept():
+                rows = cursor.fetchmany(_READ_BACK)
+            if not rows:
+                return
+            # A list, not the cursor: a reader that stops early (a closed pipe) must not
+            # close a cursor whose database the tally may have closed already.
             yield from rows
 
     def summary(self) -> IssueSummary:

@@ -15,7 +15,7 @@ import dpp_ledger.passport as pp
 from dpp_ledger.ledger import Ledger
 from dpp_ledger.ledger._csv import records
 from dpp_ledger.ledger.rows import MAX_CELL, read_rows
-from tests.homes import cli, make_home
+from tests.homes import DPP, cli, environment, make_home
 from tests.ledger_helpers import snapshot
 from tests.world import PRODUCT, World, gtin
 
@@ -237,3 +237,28 @@ def test_issuing_from_a_file_holds_nothing_per_row(tmp_path: Path) -> None:
     assert probe.returncode == 0, probe.stderr
     small, large = json.loads(probe.stdout)
     assert large - small < 64 * 1024, (small, large)
+
+
+def test_a_report_reader_that_leaves_early_ends_the_run_quietly(tmp_path: Path) -> None:
+    # `dpp issue --from FILE --json | head`: the outcomes are read back from their temporary
+    # file as the report is written; a reader gone midway stops the report, not the issuance,
+    # and nothing is printed about it.
+    home = make_home(tmp_path / "home", World())
+    path = tmp_path / "run.csv"
+    path.write_text(_rows(0, 2500))  # a report well over a pipe's buffer
+    args = ("issue", "--brand", "brand", "--as", "factory", "--from", str(path), "--json")
+    child = subprocess.Popen(
+        [DPP, "--home", str(home), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=environment(),
+    )
+    assert child.stdout is not None
+    assert child.stderr is not None
+    assert child.stdout.readline() == b"{\n"
+    child.stdout.close()
+    errors = child.stderr.read()
+    assert child.wait(timeout=120) == 0
+    assert errors == b""
+    with Ledger.open(home / "ledger.db", read_only=True) as ledger:
+        assert ledger.counts()["passports"] == 2500
