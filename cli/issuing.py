@@ -7,7 +7,7 @@ import click
 from dpp_ledger import passport as pp
 from dpp_ledger.ledger import Tally, issue_into
 from dpp_ledger.ledger.audiences import sign_planned
-from dpp_ledger.ledger.bulk import ALREADY, ISSUED, REFUSED
+from dpp_ledger.ledger.bulk import Outcome
 from dpp_ledger.ledger.rows import RowsFile
 from dpp_ledger.passport import gs1, schema
 
@@ -130,25 +130,27 @@ def _issue_many(
                 )
             finally:
                 close()
-        refused = tally.count(REFUSED)
+        refused = tally.count(Outcome.REFUSED)
         if as_json:
             emit_json_streamed(
                 {
                     "issued": (
-                        {"line": line, "pid": pid.hex()} for line, pid in tally.outcomes(ISSUED)
+                        {"line": line, "pid": pid.hex()}
+                        for line, pid in tally.outcomes(Outcome.ISSUED)
                     ),
-                    "already_issued": tally.count(ALREADY),
+                    "already_issued": tally.count(Outcome.ALREADY),
                     "refused": (
-                        {"line": line, "reason": reason} for line, reason in tally.outcomes(REFUSED)
+                        {"line": line, "reason": reason}
+                        for line, reason in tally.outcomes(Outcome.REFUSED)
                     ),
                 }
             )
         else:
             click.echo(
-                f"{rows_file}: {tally.count(ALREADY)} already issued, "
-                f"{tally.count(ISSUED)} new; refused {refused}"
+                f"{rows_file}: {tally.count(Outcome.ALREADY)} already issued, "
+                f"{tally.count(Outcome.ISSUED)} new; refused {refused}"
             )
-            for line, reason in tally.outcomes(REFUSED):
+            for line, reason in tally.outcomes(Outcome.REFUSED):
                 click.echo(f"  line {line}: {reason}", err=True)
     if refused:
         raise click.exceptions.Exit(1)

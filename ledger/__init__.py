@@ -20,7 +20,7 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from .bulk import IssueSummary, Tally, issue_into, issue_many
+    from .bulk import IssueSummary, Outcome, Tally, issue_into, issue_many
     from .check import CheckReport, Problem, check_ledger
     from .clock import system_clock
     from .keystore import KeyInfo, KeyRole, KeyStore
@@ -36,6 +36,7 @@ _LAZY: Final = {
     "KeyRole": "keystore",
     "KeyStore": "keystore",
     "Ledger": "store",
+    "Outcome": "bulk",
     "PassportRow": "store",
     "Problem": "check",
     "Tally": "bulk",
@@ -76,6 +77,7 @@ __all__ = [
     "MovedOnError",
     "NotALedgerError",
     "NotFoundError",
+    "Outcome",
     "PassportRow",
     "Problem",
     "ReadOnlyError",

@@ -16,6 +16,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import IntEnum
 from itertools import islice
 from pathlib import Path
 from typing import Any, Final
@@ -128,8 +129,8 @@ def issue_into(
             already = _store(ledger, ready, tally, boxes, refused=refused, called=called)
             committed += len(ready)
             # Noted once the batch is committed: the tally never counts what was rolled back.
-            tally.record(ALREADY, already)
-            tally.record(ISSUED, ((index, event.pid) for index, event in ready.values()))
+            tally.record(Outcome.ALREADY, already)
+            tally.record(Outcome.ISSUED, ((index, event.pid) for index, event in ready.values()))
             tally.refuse(refused)
             done += len(batch)
             if progress is not None:
@@ -143,9 +144,14 @@ def issue_into(
 
 
 _READ_BACK: Final = 1000  # outcomes read back at once
-ISSUED: Final = 0
-ALREADY: Final = 1
-REFUSED: Final = 2
+
+
+class Outcome(IntEnum):
+    """What became of one item of a bulk run."""
+
+    ISSUED = 0  # a new passport
+    ALREADY = 1  # issued by an earlier run: counted apart, not refused
+    REFUSED = 2  # not issued, with a reason
 
 
 class Tally:
@@ -175,21 +181,21 @@ class Tally:
     def __exit__(self, *exc: object) -> None:
         self._db.close()
 
-    def count(self, kind: int) -> int:
-        """How many items had this outcome (:data:`ISSUED`, :data:`ALREADY`, :data:`REFUSED`)."""
+    def count(self, kind: Outcome) -> int:
+        """How many items had this outcome."""
         return self._counts[kind]
 
-    def outcomes(self, kind: int) -> Iterator[tuple[int, Any]]:
+    def outcomes(self, kind: Outcome) -> Iterator[tuple[int, Any]]:
         """(item number, passport id or reason) of each item with this outcome, in item order.
 
         Raises:
             StorageError: the temporary file could not be read back.
         """
-        column = "reason" if kind == REFUSED else "pid"
+        column = "reason" if kind is Outcome.REFUSED else "pid"
         with _kept():
             cursor = self._db.execute(
                 f"SELECT item, {column} FROM outcome WHERE kind = ? ORDER BY item",  # noqa: S608 - one of two fixed names
-                [kind],
+                [int(kind)],
             )
         while True:
             with _kept():
@@ -203,9 +209,9 @@ class Tally:
     def summary(self) -> IssueSummary:
         """Every outcome in memory, as :func:`issue_many` returns them."""
         return IssueSummary(
-            tuple(self.outcomes(ISSUED)),
-            tuple(self.outcomes(REFUSED)),
-            tuple(self.outcomes(ALREADY)),
+            tuple(self.outcomes(Outcome.ISSUED)),
+            tuple(self.outcomes(Outcome.REFUSED)),
+            tuple(self.outcomes(Outcome.ALREADY)),
         )
 
     def item_of(self, pid: bytes) -> int | None:
@@ -219,19 +225,19 @@ class Tally:
             row = self._db.execute("SELECT item FROM outcome WHERE pid = ?", [pid]).fetchone()
         return None if row is None else int(row[0])
 
-    def record(self, kind: int, found: Iterable[tuple[int, bytes]]) -> None:
+    def record(self, kind: Outcome, found: Iterable[tuple[int, bytes]]) -> None:
         """Note items that issued (or found already issued) these passports."""
-        rows = [(item, kind, pid) for item, pid in found]
+        rows = [(item, int(kind), pid) for item, pid in found]
         with _kept():
             self._db.executemany("INSERT INTO outcome (item, kind, pid) VALUES (?, ?, ?)", rows)
         self._counts[kind] += len(rows)
 
     def refuse(self, refused: Iterable[tuple[int, str]]) -> None:
         """Note items refused, each with its reason."""
-        rows = [(item, REFUSED, reason) for item, reason in refused]
+        rows = [(item, int(Outcome.REFUSED), reason) for item, reason in refused]
         with _kept():
             self._db.executemany("INSERT INTO outcome (item, kind, reason) VALUES (?, ?, ?)", rows)
-        self._counts[REFUSED] += len(rows)
+        self._counts[Outcome.REFUSED] += len(rows)
 
 
 # SQLite's own list (os_unix.c), after its two variables: named only to say where it wrote.

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 import dpp_ledger.passport as pp
-from dpp_ledger.ledger import Ledger, check_ledger, issue_many
-from dpp_ledger.ledger.bulk import ALREADY, ISSUED, REFUSED, Tally, issue_into
+from dpp_ledger.ledger import Ledger, Outcome, Tally, check_ledger, issue_into, issue_many
 from tests.ledger_helpers import clock, new_ledger
 from tests.world import DAY, PRODUCT, RIVAL_GTIN, T0, World, gtin
 
@@ -116,13 +115,19 @@ def test_a_streamed_run_keeps_each_outcome_under_the_callers_number(tmp_path: Pa
     numbered = list(zip((10, 11, 12, 13), items, strict=True))
     with new_ledger(tmp_path / "l.db", W) as ledger, Tally() as tally:
         issue_into(tally, ledger, W.factory, numbered, time=T0, batch_size=2, called="line")
-        assert [n for n, _ in tally.outcomes(ISSUED)] == [10, 11, 13]
-        assert list(tally.outcomes(REFUSED)) == [(12, "same GTIN and serial as line 10")]
-        assert (tally.count(ISSUED), tally.count(ALREADY), tally.count(REFUSED)) == (3, 0, 1)
+        assert [n for n, _ in tally.outcomes(Outcome.ISSUED)] == [10, 11, 13]
+        assert list(tally.outcomes(Outcome.REFUSED)) == [(12, "same GTIN and serial as line 10")]
+        assert (
+            tally.count(Outcome.ISSUED),
+            tally.count(Outcome.ALREADY),
+            tally.count(Outcome.REFUSED),
+        ) == (3, 0, 1)
         with Tally() as again:  # a second run meets them all again
             issue_into(again, ledger, W.factory, numbered, time=T0, called="line")
-            assert [n for n, _ in again.outcomes(ALREADY)] == [10, 11, 13]
-            assert list(again.outcomes(REFUSED)) == [(12, "same GTIN and serial as line 10")]
+            assert [n for n, _ in again.outcomes(Outcome.ALREADY)] == [10, 11, 13]
+            assert list(again.outcomes(Outcome.REFUSED)) == [
+                (12, "same GTIN and serial as line 10")
+            ]
 
 
 def test_numbers_that_do_not_increase_are_refused_before_anything_is_signed(
@@ -133,4 +138,4 @@ def test_numbers_that_do_not_increase_are_refused_before_anything_is_signed(
         with pytest.raises(pp.SchemaError, match="item numbers must increase: 3 after 5"):
             issue_into(tally, ledger, W.factory, numbered, time=T0)
         assert ledger.counts()["events"] == 0
-        assert tally.count(ISSUED) == 0
+        assert tally.count(Outcome.ISSUED) == 0
