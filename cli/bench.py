@@ -11,7 +11,8 @@ import click
 from .env import emit_json, json_option
 from .main import dpp
 
-TARGETS = {"issue_ratio": 0.70, "verify_ratio": 0.85, "check_speedup": 1.7}
+# Issue 18's goals; check_speedup is for 2 jobs on a quiet machine.
+TARGETS = {"issue_ratio": 0.70, "verify_ratio": 0.85, "check_speedup": 1.8}
 
 
 def dpp_command() -> list[str]:
