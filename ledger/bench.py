@@ -45,7 +45,7 @@ from .bench_restricted import measure as measure_restricted
 from .bench_timing import Timing, clocked, ratio_notes, spread, timing_spread
 from .bulk import issue_many
 from .check import check_ledger
-from .demo import sample_product
+from .demo import sample_brand, sample_product
 from .errors import WorkerError
 from .log import MerkleLog
 from .storage import Storage
@@ -88,16 +88,14 @@ class _Bench:
         self.brand, self.factory, self.shop = (pp.SigningKey.generate() for _ in range(3))
         self.owners = [pp.SigningKey.generate() for _ in range(2)]
         self.ledger = Ledger.create(self.path)
-        self.ledger.records.add_root("Maison Example", self.brand.public_key, ["3614270"])
         now = int(time.time())
-        nbf, exp = now - 86_400, now + 86_400 * 365
-        for key, name, role in (
-            (self.factory, "Atelier", "factory"),
-            (self.shop, "Boutique", "retailer"),
-        ):
-            self.ledger.records.add_certificate(
-                pp.delegate(self.brand, key.public_key, name=name, role=role, nbf=nbf, exp=exp)
-            )
+        sample_brand(
+            self.ledger,
+            self.brand,
+            [(self.factory, "Atelier", "factory"), (self.shop, "Boutique", "retailer")],
+            now=now,
+            lasts=86_400 * 365,
+        )
         self.ledger.checkpoints.set_log("bench.example/log", pp.SigningKey.generate())
         self.now = now
         self.primitives = _Primitives(self.factory, self.now)

@@ -27,7 +27,7 @@ from dpp_ledger import passport as pp
 from .bench_timing import clocked
 from .bulk import issue_many
 from .check import check_ledger
-from .demo import sample_product
+from .demo import sample_brand, sample_product
 from .files import write_atomic
 from .store import Ledger
 
@@ -80,17 +80,13 @@ def _build(
     fresh = not path.exists()
     with Ledger.create(path) if fresh else Ledger.open(path) as ledger:
         if fresh:
-            now = int(time.time())
-            ledger.records.add_root(_BRAND, brand.public_key, ["3614270"])
-            ledger.records.add_certificate(
-                pp.delegate(
-                    brand,
-                    factory.public_key,
-                    name="Atelier",
-                    role="factory",
-                    nbf=now - 86_400,
-                    exp=now + 86_400 * 3650,
-                )
+            sample_brand(
+                ledger,
+                brand,
+                [(factory, "Atelier", "factory")],
+                now=int(time.time()),
+                lasts=86_400 * 3650,
+                name=_BRAND,
             )
         held = ledger.counts()["events"]
         if held >= events:

@@ -26,7 +26,7 @@ from dpp_ledger import passport as pp
 
 from .bulk import issue_many
 from .check import check_ledger
-from .demo import sample_product
+from .demo import sample_brand, sample_product
 from .storage import Location, drop_postgres_schema, new_postgres_schema
 from .store import Ledger
 
@@ -61,18 +61,8 @@ def _measure(location: Location, events: int, jobs: int, say: Say) -> dict[str, 
     now = int(time.time())
     name = "PostgreSQL" if isinstance(location, str) else "SQLite"
     with Ledger.create(location) as ledger:
-        ledger.records.add_root("Maison Example", brand.public_key, ["3614270"])
+        sample_brand(ledger, brand, [(factory, "Atelier", "factory")], now=now, lasts=86_400 * 365)
         factory_seed = factory.seed()
-        ledger.records.add_certificate(
-            pp.delegate(
-                brand,
-                factory.public_key,
-                name="Atelier",
-                role="factory",
-                nbf=now - 86_400,
-                exp=now + 86_400 * 365,
-            )
-        )
         ledger.checkpoints.set_log("bench.example/log", pp.SigningKey.generate())
         items = (sample_product(i, f"S{i}") for i in range(events))
         started = time.perf_counter()

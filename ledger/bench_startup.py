@@ -22,7 +22,7 @@ from typing import Any, Final
 
 from dpp_ledger import passport as pp
 
-from .demo import sample_product
+from .demo import sample_brand, sample_product
 from .files import write_atomic
 from .store import Ledger
 
@@ -83,13 +83,8 @@ def three_event_bundle(directory: Path) -> tuple[Path, Path]:
     brand, factory, shop, first, second = (pp.SigningKey.generate() for _ in range(5))
     now = int(time.time())
     with Ledger.create(directory / "startup.db") as ledger:
-        ledger.records.add_root("Maison Example", brand.public_key, ["3614270"])
-        for key, name, role in ((factory, "Atelier", "factory"), (shop, "Boutique", "retailer")):
-            ledger.records.add_certificate(
-                pp.delegate(
-                    brand, key.public_key, name=name, role=role, nbf=now - 86_400, exp=now + 10**7
-                )
-            )
+        delegates = [(factory, "Atelier", "factory"), (shop, "Boutique", "retailer")]
+        sample_brand(ledger, brand, delegates, now=now, lasts=10**7)
         event = pp.issue(factory, sample_product(1, "STARTUP-1"), time=now)
         ledger.append(event)
         sale = pp.sign_event(

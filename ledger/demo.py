@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -150,6 +150,29 @@ def _setup_and_issue(s: _Story) -> dict[str, bytes]:
         "outlet_bag": summary.issued[1][1],
         "watch": summary.issued[2][1],
     }
+
+
+def sample_brand(
+    ledger: Ledger,
+    brand: pp.SigningKey,
+    delegates: Iterable[tuple[pp.SigningKey, str, str]],
+    *,
+    now: int,
+    lasts: int,
+    name: str = "Maison Example",
+) -> None:
+    """Trust ``brand`` as the root of the sample GS1 prefix, and certify each delegate.
+
+    Delegates are (key, name, role), valid from a day before ``now`` to ``lasts`` seconds
+    after it (benchmarks).
+    """
+    ledger.records.add_root(name, brand.public_key, ["3614270"])
+    for key, display, role in delegates:
+        ledger.records.add_certificate(
+            pp.delegate(
+                brand, key.public_key, name=display, role=role, nbf=now - 86_400, exp=now + lasts
+            )
+        )
 
 
 def sample_product(index: int, serial: str, model: str = "Sac 25 handbag") -> dict[str, Any]:
