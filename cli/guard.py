@@ -85,11 +85,7 @@ class OneLine(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         """The record on one line."""
-        message = record.getMessage()
-        if record.exc_info and record.exc_info[1] is not None:
-            error = record.exc_info[1]
-            message = f"{message}: {type(error).__name__}: {error}"
-        return "dpp serve: " + " ".join(message.split())
+        return "dpp serve: " + logs.one_line(record)
 
 
 def quiet_logging(level: int = logging.WARNING) -> None:

@@ -41,17 +41,22 @@ class Redact(logging.Filter):
         return True
 
 
+def one_line(record: logging.LogRecord) -> str:
+    """The record's message on one line, an exception as its type and text: no traceback."""
+    message = record.getMessage()
+    if record.exc_info and record.exc_info[1] is not None:
+        error = record.exc_info[1]
+        message = f"{message}: {type(error).__name__}: {error}"
+    return " ".join(message.split())
+
+
 class OneLine(logging.Formatter):
     """``dpp: <level> <logger>: <message>``; an exception as its type and text, no traceback."""
 
     def format(self, record: logging.LogRecord) -> str:
         """The record on one line."""
-        message = record.getMessage()
-        if record.exc_info and record.exc_info[1] is not None:
-            error = record.exc_info[1]
-            message = f"{message}: {type(error).__name__}: {error}"
         name = record.name.removeprefix(ROOT + ".")
-        return f"dpp: {record.levelname.lower()} {name}: " + " ".join(message.split())
+        return f"dpp: {record.levelname.lower()} {name}: " + one_line(record)
 
 
 def configure(level: int) -> None:
